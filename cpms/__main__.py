@@ -1,0 +1,3 @@
+from cpms.cli import main
+
+main()

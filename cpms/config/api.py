@@ -1,0 +1,110 @@
+"""The API root: Django Ninja at /api/v1/, one error format, one auth policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from cpms import __version__
+from cpms.core.errors import CpmsError, error_body
+from cpms.users.api import router as users_router
+from cpms.users.auth import api_auth, authenticated_user
+
+logger = logging.getLogger(__name__)
+
+
+def _docs_require_auth(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The schema and the interactive docs are for authenticated callers only."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not authenticated_user(request):
+            return JsonResponse(
+                error_body("not_authenticated", _("Authentication is required.")), status=401
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+api = NinjaAPI(
+    title="CPMS API",
+    version=__version__,
+    description=(
+        "Customer Property Management System. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `cpms token create --user NAME`). Lists take `limit` and `cursor` and "
+        'return `{"items": [...], "next_cursor": ...}`. Every error is '
+        '`{"error": {"code": ..., "message": ..., "fields": {...}}}`.'
+    ),
+    auth=api_auth(),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    docs_decorator=_docs_require_auth,
+)
+
+
+def _field_name(location: list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    # Ninja nests parameters under the function argument name; drop that wrapper level.
+    if len(parts) > 1 and parts[0] in {"payload", "data", "filters", "pagination", "params"}:
+        parts = parts[1:]
+    return ".".join(parts) or "request"
+
+
+@api.exception_handler(CpmsError)
+def _domain_error(request: HttpRequest, exc: CpmsError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for error in exc.errors:
+        name = _field_name(error.get("loc", ()))
+        message = str(error.get("msg", ""))
+        fields[name] = f"{fields[name]}; {message}" if name in fields else message
+    body = error_body("validation_failed", _("The input is not valid."), fields)
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    body = error_body("not_authenticated", _("A valid API token is required."))
+    response = api.create_response(request, body, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="cpms"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")
+    return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("unhandled API error", exc_info=exc)
+    request_id = getattr(request, "request_id", "")
+    body = error_body(
+        "server_error",
+        _("Something went wrong on our side. The error has been logged."),
+        {"request_id": request_id} if request_id else {},
+    )
+    return api.create_response(request, body, status=500)
+
+
+api.add_router("/", users_router)

@@ -1,0 +1,17 @@
+from django.urls import include, path, re_path
+
+from cpms.config.api import api
+from cpms.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/", core_views.api_not_found),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("cpms.console.urls")),
+]
+
+handler400 = "cpms.core.views.bad_request"
+handler403 = "cpms.core.views.permission_denied"
+handler404 = "cpms.core.views.page_not_found"
+handler500 = "cpms.core.views.server_error"

@@ -1,0 +1,51 @@
+"""Console pages. Thin: authorise, call a selector, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from cpms.console.selectors import dashboard_counts as select_dashboard_counts
+from cpms.users import selectors as user_selectors
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    return render(
+        request,
+        "console/dashboard.html",
+        {"counts": select_dashboard_counts(user=request.user), "section": "dashboard"},
+    )
+
+
+@login_required
+def dashboard_counts(request: HttpRequest) -> HttpResponse:
+    """HTMX partial polled by the dashboard so the counts stay live."""
+    _require_staff(request)
+    return render(
+        request,
+        "console/partials/_counts.html",
+        {"counts": select_dashboard_counts(user=request.user)},
+    )
+
+
+@login_required
+def staff(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    return render(
+        request,
+        "console/staff.html",
+        {
+            "staff": user_selectors.staff_list(user=request.user),
+            "branches": user_selectors.branch_list(user=request.user),
+            "section": "staff",
+        },
+    )

@@ -1,0 +1,28 @@
+"""`cpms demo [--seed S]`: load demo data. Deterministic for a seed, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from cpms.core.demo_loader import demo_load
+from cpms.users.demo import logins
+
+
+class Command(BaseCommand):
+    help = "Load demo branches and staff (and, as later apps add them, customers and property)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed (default 2026).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        created = demo_load(seed=options["seed"], options=options)
+        if created:
+            self.stdout.write(f"Demo data loaded: {len(created)} rows created.")
+        else:
+            self.stdout.write("Demo data already present: nothing changed.")
+        self.stdout.write(f"Demo logins (password: {settings.CPMS_DEMO_PASSWORD}):")
+        for username, role in logins():
+            self.stdout.write(f"  {username:<12} {role}")

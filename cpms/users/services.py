@@ -1,0 +1,136 @@
+"""Writes for users, branches and API tokens. Each function owns its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpms.core.errors import NotFound, ValidationFailed
+from cpms.users.choices import Role
+from cpms.users.models import ApiToken, Branch, User
+
+TOKEN_PREFIX = "cpms"
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+MAX_TOKEN_DAYS = 3650
+
+
+def token_hash(token: str) -> str:
+    """Tokens carry 256 random bits, so a fast hash is enough to make the stored value useless."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def roles_ensure() -> list[Group]:
+    """Create the default role groups that do not exist yet; never renames or removes."""
+    return [Group.objects.get_or_create(name=role.value)[0] for role in Role]
+
+
+def branch_ensure(*, actor: User | None, code: str, name: str, city: str = "") -> Branch:
+    """Create a branch by code, or return the existing one unchanged."""
+    if not code.strip():
+        raise ValidationFailed(fields={"code": _("A branch code is required.")})
+    with transaction.atomic():
+        branch, _created = Branch.objects.get_or_create(
+            code=code.strip(), defaults={"name": name, "city": city}
+        )
+    return branch
+
+
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str,
+    display_name: str = "",
+    email: str = "",
+    roles: list[str] | tuple[str, ...] = (),
+    branch: Branch | None = None,
+    is_superuser: bool = False,
+) -> User:
+    unknown = [role for role in roles if role not in Role.values]
+    if unknown:
+        raise ValidationFailed(
+            fields={"roles": _("Unknown role: %(roles)s") % {"roles": ", ".join(unknown)}}
+        )
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(fields={"username": _("This user name is already taken.")})
+    with transaction.atomic():
+        user = User(
+            username=username,
+            display_name=display_name,
+            email=email,
+            branch=branch,
+            is_staff=Role.CUSTOMER.value not in roles,
+            is_superuser=is_superuser,
+        )
+        user.set_password(password)
+        user.save()
+        if roles:
+            user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once; never stored
+    record: ApiToken
+
+
+def token_create(
+    *, actor: User | None, user: User, name: str = "", expires_days: int | None = None
+) -> IssuedToken:
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            fields={
+                "expires_days": _("Use a number of days from 1 to %(max)d.")
+                % {"max": MAX_TOKEN_DAYS}
+            }
+        )
+    if not user.is_active:
+        raise ValidationFailed(fields={"user": _("The user is not active.")})
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    now = timezone.now()
+    with transaction.atomic():
+        record = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=prefix,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(days=expires_days) if expires_days else None,
+        )
+    return IssuedToken(token=token, record=record)
+
+
+def token_revoke(*, actor: User | None, prefix: str) -> ApiToken:
+    with transaction.atomic():
+        record = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
+        if record is None:
+            raise NotFound(_("No API token has this prefix."), fields={"prefix": prefix})
+        if record.revoked_at is None:
+            record.revoked_at = timezone.now()
+            record.save(update_fields=["revoked_at"])
+    return record
+
+
+def token_authenticate(token: str) -> User | None:
+    """The active user a presented token belongs to, or None. Records the last use at most
+    once a minute so authentication does not write on every request."""
+    if not token.startswith(f"{TOKEN_PREFIX}_"):
+        return None
+    record = (
+        ApiToken.objects.select_related("user").filter(token_hash=token_hash(token)).first()
+    )
+    now = timezone.now()
+    if record is None or not record.is_usable(now) or not record.user.is_active:
+        return None
+    if record.last_used_at is None or now - record.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    return record.user

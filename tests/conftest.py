@@ -1,0 +1,62 @@
+"""Shared fixtures: users per role, API tokens, clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from cpms.users import services as user_services
+from cpms.users.choices import Role
+from cpms.users.models import Branch, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def branch(db) -> Branch:
+    return user_services.branch_ensure(actor=None, code="T01", name="测试分行", city="杭州")
+
+
+@pytest.fixture
+def make_user(db, branch) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = Role.RELATIONSHIP_MANAGER, **kwargs) -> User:
+        username = kwargs.pop("username", None) or f"{role}-{next(counter)}"
+        return user_services.user_create(
+            actor=None,
+            username=username,
+            password=kwargs.pop("password", PASSWORD),
+            roles=[role],
+            branch=kwargs.pop("branch", branch),
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def staff(make_user) -> User:
+    return make_user(Role.RELATIONSHIP_MANAGER, username="staff1", display_name="员工一")
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def token_for() -> Callable[..., str]:
+    def issue(user: User, **kwargs) -> str:
+        return user_services.token_create(actor=None, user=user, **kwargs).token
+
+    return issue
+
+
+@pytest.fixture
+def api_client(staff, token_for) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token_for(staff)}")
