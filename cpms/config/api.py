@@ -26,9 +26,11 @@ def _docs_require_auth(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not authenticated_user(request):
-            return JsonResponse(
-                error_body("not_authenticated", _("Authentication is required.")), status=401
+            response = JsonResponse(
+                error_body("not_authenticated", _("A valid API token is required.")), status=401
             )
+            response["WWW-Authenticate"] = 'Bearer realm="cpms"'
+            return response
         return view(request, *args, **kwargs)
 
     return wrapped

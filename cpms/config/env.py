@@ -137,7 +137,7 @@ def decode_master_key(raw: str, *, source: str) -> bytes:
     if len(key) != MASTER_KEY_BYTES:
         raise ConfigError(
             f"{source} must decode to {MASTER_KEY_BYTES} bytes (AES-256); it has {len(key)}. "
-            "Generate one with: python -c \"import secrets,base64;"
+            'Generate one with: python -c "import secrets,base64;'
             'print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())"'
         )
     return key

@@ -29,6 +29,6 @@ def demo_load(*, seed: int, options: dict[str, Any] | None = None) -> list[str]:
     created: list[str] = []
     with transaction.atomic():
         for module in demo_modules():
-            rng = random.Random(f"{seed}:{module.__name__}")
+            rng = random.Random(f"{seed}:{module.__name__}")  # noqa: S311 (demo data, not secrets)
             created.extend(module.load(rng=rng, options=dict(options or {})))
     return created

@@ -106,7 +106,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
         )
     except Exception:  # the page must render even if templates are broken
         logger.exception("error page failed to render")
-        return HttpResponse(message, status=500, content_type="text/plain; charset=utf-8")
+        text = f"{message} ({request_id})" if request_id else message
+        return HttpResponse(text, status=500, content_type="text/plain; charset=utf-8")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -16,7 +16,7 @@ from cpms.core.errors import NotFound, ValidationFailed
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
 
-TOKEN_PREFIX = "cpms"
+TOKEN_PREFIX = "cpms"  # noqa: S105 (a public marker, not a secret)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 MAX_TOKEN_DAYS = 3650
 
@@ -125,9 +125,7 @@ def token_authenticate(token: str) -> User | None:
     once a minute so authentication does not write on every request."""
     if not token.startswith(f"{TOKEN_PREFIX}_"):
         return None
-    record = (
-        ApiToken.objects.select_related("user").filter(token_hash=token_hash(token)).first()
-    )
+    record = ApiToken.objects.select_related("user").filter(token_hash=token_hash(token)).first()
     now = timezone.now()
     if record is None or not record.is_usable(now) or not record.user.is_active:
         return None

@@ -110,9 +110,7 @@ def test_load__production_needs_allowed_hosts(tmp_path):
 
 def test_load__postgres_url(tmp_path):
     config = env.load(
-        production_environ(
-            tmp_path, DATABASE_URL="postgres://cpms:pw@db.internal:6543/cpms_prod"
-        )
+        production_environ(tmp_path, DATABASE_URL="postgres://cpms:pw@db.internal:6543/cpms_prod")
     )
     database = config.database
     assert database["ENGINE"] == "django.db.backends.postgresql"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
-from django.urls import path
+from django.urls import include, path
 
 from cpms.core.errors import PermissionDenied
 
@@ -78,7 +78,8 @@ def _console_explode(request):
     raise RuntimeError("boom")
 
 
-urlpatterns = [path("explode", _console_explode)]
+urlpatterns = [path("explode", _console_explode), path("", include("cpms.config.urls"))]
+handler500 = "cpms.core.views.server_error"
 
 
 @pytest.mark.django_db

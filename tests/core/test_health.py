@@ -19,7 +19,9 @@ def test_healthz__database_down_is_503_with_the_reason(client, monkeypatch):
     def refuse(self, *args, **kwargs):
         raise OperationalError('connection to server at "127.0.0.1", port 5432 failed')
 
-    monkeypatch.setattr("django.db.backends.base.base.BaseDatabaseWrapper.ensure_connection", refuse)
+    monkeypatch.setattr(
+        "django.db.backends.base.base.BaseDatabaseWrapper.ensure_connection", refuse
+    )
     # when
     response = client.get("/healthz")
     # then

@@ -4,25 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Heartbeat',
+            name="Heartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True, verbose_name='name')),
-                ('beat_at', models.DateTimeField(verbose_name='last beat at')),
-                ('beats', models.PositiveBigIntegerField(default=0, verbose_name='beats')),
-                ('hostname', models.CharField(blank=True, max_length=255, verbose_name='host name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True, verbose_name="name")),
+                ("beat_at", models.DateTimeField(verbose_name="last beat at")),
+                ("beats", models.PositiveBigIntegerField(default=0, verbose_name="beats")),
+                (
+                    "hostname",
+                    models.CharField(blank=True, max_length=255, verbose_name="host name"),
+                ),
             ],
             options={
-                'verbose_name': 'heartbeat',
-                'verbose_name_plural': 'heartbeats',
+                "verbose_name": "heartbeat",
+                "verbose_name_plural": "heartbeats",
             },
         ),
     ]

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.test import override_settings
+
+from cpms.core.demo_loader import demo_load
+from cpms.users.models import Branch, User
+
+DEMO_USERS = ["admin", "rm1", "rm2", "finance1", "compliance1", "auditor1", "service1", "trainer1"]
+
+
+def snapshot() -> list[tuple]:
+    users = list(
+        User.objects.order_by("username").values_list(
+            "username", "password", "branch__code", "display_name", "groups__name"
+        )
+    )
+    branches = list(Branch.objects.order_by("code").values_list("code", "name", "city"))
+    return users + branches
+
+
+@pytest.mark.django_db
+def test_demo__creates_branches_and_one_user_per_role():
+    out = StringIO()
+    call_command("demo", stdout=out)
+    assert sorted(User.objects.values_list("username", flat=True)) == sorted(DEMO_USERS)
+    assert Branch.objects.count() == 3
+    roles = dict(User.objects.values_list("username", "groups__name"))
+    assert roles["rm1"] == roles["rm2"] == "relationship_manager"
+    assert roles["auditor1"] == "auditor"
+    assert User.objects.get(username="rm1").branch != User.objects.get(username="rm2").branch
+    assert "Demo data loaded: 11 rows created." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo__running_again_changes_nothing():
+    call_command("demo", stdout=StringIO())
+    before = snapshot()
+    out = StringIO()
+    call_command("demo", stdout=out)
+    assert snapshot() == before
+    assert "nothing changed" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo__deterministic_for_a_seed():
+    demo_load(seed=7)
+    first = [(u, b) for u, _password, b, *_ in snapshot() if isinstance(u, str) and b]
+    User.objects.all().delete()
+    Branch.objects.all().delete()
+    demo_load(seed=7)
+    second = [(u, b) for u, _password, b, *_ in snapshot() if isinstance(u, str) and b]
+    assert first == second
+
+
+@pytest.mark.django_db
+def test_demo__users_sign_in_with_the_demo_password():
+    call_command("demo", stdout=StringIO())
+    for username in DEMO_USERS:
+        assert authenticate(username=username, password="cpms-demo-2026") is not None, username
+
+
+@pytest.mark.django_db
+@override_settings(CPMS_DEMO_PASSWORD="another-demo-password")
+def test_demo__password_from_setting():
+    call_command("demo", stdout=StringIO())
+    assert authenticate(username="admin", password="another-demo-password") is not None
+    assert authenticate(username="admin", password="cpms-demo-2026") is None
