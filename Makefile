@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # make run is a local, plain-HTTP run: debug mode, keys generated under var/.
 run test: export CPMS_DEBUG ?= 1
 
-.PHONY: help run test lint fmt bench messages clean
+.PHONY: help run test lint fmt bench messages openapi clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://127.0.0.1:$${CPMS_PORT:-8000}"
@@ -61,3 +61,10 @@ messages: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+openapi: $(VENV)/.installed-dev
+	CPMS_DEBUG=1 $(BIN)/python -c "import django, json, os; \
+	os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'cpms.config.settings'); django.setup(); \
+	from cpms.config.api import api; \
+	open('docs/openapi.json', 'w').write(json.dumps(api.get_openapi_schema(path_prefix='/api/v1/'), \
+	indent=2, ensure_ascii=False, sort_keys=True) + '\n')"

@@ -208,7 +208,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 CPMS_DEMO_PASSWORD = os.environ.get("CPMS_DEMO_PASSWORD") or "cpms-demo-2026"

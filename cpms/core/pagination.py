@@ -51,7 +51,12 @@ def _invalid_cursor() -> ValidationFailed:
 
 
 def _after(ordering: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after `values` in `ordering` (each field may be descending with '-')."""
+    """Rows strictly after `values` in `ordering` (each field may be descending with '-').
+
+    The OR of "equal on the first i-1 fields, beyond on field i" is exact; the leading range on
+    the first field is redundant but lets the database walk an index instead of scanning."""
+    first = ordering[0]
+    lead = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]})
     condition = Q(pk__in=[])
     for index, field in enumerate(ordering):
         name = field.lstrip("-")
@@ -60,7 +65,7 @@ def _after(ordering: Sequence[str], values: Sequence[Any]) -> Q:
         for previous, value in zip(ordering[:index], values[:index], strict=True):
             step &= Q(**{previous.lstrip("-"): value})
         condition |= step
-    return condition
+    return lead & condition
 
 
 def _value(row: Any, field: str) -> Any:

@@ -13,6 +13,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=2, help="Worker threads (default 2).")
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="Do not run the periodic scheduler (run it in exactly one worker).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("run_huey", workers=options["workers"], worker_type="thread")
+        call_command(
+            "run_huey",
+            workers=options["workers"],
+            worker_type="thread",
+            periodic=not options["no_periodic"],
+        )
