@@ -46,6 +46,7 @@ class Command(BaseCommand):
                 "10",
                 "--access-logfile",
                 "-",
+                "--no-control-socket",
             ]
         ]
         if not options["no_worker"]:
