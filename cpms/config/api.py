@@ -13,7 +13,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cpms import __version__
+from cpms.access.api import router as access_router
+from cpms.approvals.api import router as approvals_router
+from cpms.audit.api import router as audit_router
 from cpms.core.errors import CpmsError, error_body
+from cpms.privacy.api import router as privacy_router
 from cpms.users.api import router as users_router
 from cpms.users.auth import api_auth, authenticated_user
 
@@ -110,3 +114,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/", users_router)
+api.add_router("/access/", access_router)
+api.add_router("/approvals/", approvals_router)
+api.add_router("/audit/", audit_router)
+api.add_router("/privacy/", privacy_router)

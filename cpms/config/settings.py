@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "csp",
     "cpms.core",
     "cpms.users",
+    "cpms.audit",
+    "cpms.access",
+    "cpms.privacy",
+    "cpms.approvals",
     "cpms.console",
 ]
 

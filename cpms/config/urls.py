@@ -8,6 +8,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/", core_views.api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("audit/", include("cpms.audit.urls")),
+    path("access/", include("cpms.access.urls")),
+    path("privacy/", include("cpms.privacy.urls")),
+    path("approvals/", include("cpms.approvals.urls")),
     path("", include("cpms.console.urls")),
 ]
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from cpms.core import context
 from cpms.core.errors import error_body
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -28,6 +29,12 @@ def request_id_from(request: HttpRequest) -> str:
     return uuid.uuid4().hex
 
 
+def client_ip(request: HttpRequest) -> str:
+    """The peer address. Behind a proxy, configure it to overwrite REMOTE_ADDR (e.g. gunicorn
+    --forwarded-allow-ips); X-Forwarded-For is not trusted here because clients can forge it."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,8 +43,15 @@ class RequestIdMiddleware:
         request_id = request_id_from(request)
         request.request_id = request_id  # type: ignore[attr-defined]
         token = current_request_id.set(request_id)
+        channel = "api" if request.path.startswith("/api/") else "console"
         try:
-            response = self.get_response(request)
+            with context.acting(
+                request_id=request_id,
+                ip=client_ip(request),
+                user_agent=request.headers.get("User-Agent", "")[:400],
+                channel=channel,
+            ):
+                response = self.get_response(request)
         finally:
             current_request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpms.audit.choices import AuditAction
+from cpms.audit.services import audit_record
 from cpms.core.errors import NotFound, ValidationFailed
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
@@ -36,9 +38,17 @@ def branch_ensure(*, actor: User | None, code: str, name: str, city: str = "") -
     if not code.strip():
         raise ValidationFailed(fields={"code": _("A branch code is required.")})
     with transaction.atomic():
-        branch, _created = Branch.objects.get_or_create(
+        branch, created = Branch.objects.get_or_create(
             code=code.strip(), defaults={"name": name, "city": city}
         )
+        if created:
+            audit_record(
+                actor=actor,
+                action=AuditAction.BRANCH_CREATED,
+                object_type="branch",
+                object_id=branch.pk,
+                after={"code": branch.code, "name": branch.name, "city": branch.city},
+            )
     return branch
 
 
@@ -73,6 +83,21 @@ def user_create(
         user.save()
         if roles:
             user.groups.set(Group.objects.filter(name__in=roles))
+        audit_record(
+            actor=actor,
+            action=AuditAction.USER_CREATED,
+            object_type="user",
+            object_id=user.pk,
+            after={
+                "username": user.username,
+                "display_name": user.display_name,
+                "email": user.email,
+                "branch": branch.code if branch else None,
+                "roles": sorted(roles),
+                "is_superuser": is_superuser,
+            },
+            pii_fields=("email",),
+        )
     return user
 
 
@@ -106,6 +131,18 @@ def token_create(
             created_at=now,
             expires_at=now + timedelta(days=expires_days) if expires_days else None,
         )
+        audit_record(
+            actor=actor,
+            action=AuditAction.TOKEN_CREATED,
+            object_type="api_token",
+            object_id=record.pk,
+            after={
+                "user": user.username,
+                "prefix": prefix,
+                "name": name,
+                "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+            },
+        )
     return IssuedToken(token=token, record=record)
 
 
@@ -117,6 +154,14 @@ def token_revoke(*, actor: User | None, prefix: str) -> ApiToken:
         if record.revoked_at is None:
             record.revoked_at = timezone.now()
             record.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor,
+                action=AuditAction.TOKEN_REVOKED,
+                object_type="api_token",
+                object_id=record.pk,
+                before={"revoked_at": None},
+                after={"revoked_at": record.revoked_at.isoformat()},
+            )
     return record
 
 

@@ -1,0 +1,99 @@
+"""The registry of permissions: code -> (area, label). Roles are composed from these codes.
+Codes are stable (stored in grants); add new ones in the section of the area they guard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Permission:
+    code: str
+    area: str
+    label: str | Promise
+    write: bool = False
+
+
+PERMISSIONS: tuple[Permission, ...] = (
+    # people and access
+    Permission("users.view", "users", _("View staff")),
+    Permission("users.manage", "users", _("Create and change staff"), write=True),
+    Permission("users.unlock", "users", _("Unlock locked accounts"), write=True),
+    Permission("roles.manage", "access", _("Compose roles and grant them"), write=True),
+    Permission("tokens.manage", "access", _("Manage other users' API tokens"), write=True),
+    # maker-checker
+    Permission("approvals.request", "approvals", _("Submit operations for approval"), write=True),
+    Permission("approvals.decide", "approvals", _("Approve or reject requests"), write=True),
+    Permission("approvals.configure", "approvals", _("Configure approval policies"), write=True),
+    # personal data
+    Permission("pii.reveal", "privacy", _("Reveal masked personal data"), write=False),
+    Permission("keys.manage", "privacy", _("Rotate and destroy encryption keys"), write=True),
+    # audit trail
+    Permission("audit.view", "audit", _("View the audit trail")),
+    Permission("audit.export", "audit", _("Export the audit trail")),
+    Permission("audit.verify", "audit", _("Verify the audit trail")),
+    # registry and ledger (used by later issues)
+    Permission("customers.view", "customers", _("View customers")),
+    Permission("customers.manage", "customers", _("Register and change customers"), write=True),
+    Permission("ledger.view", "ledger", _("View ledger accounts and transfers")),
+    Permission("ledger.post", "ledger", _("Post transfers"), write=True),
+)
+
+BY_CODE: dict[str, Permission] = {permission.code: permission for permission in PERMISSIONS}
+AREAS: tuple[str, ...] = tuple(dict.fromkeys(permission.area for permission in PERMISSIONS))
+
+# Default composition of the product roles (product.md §1); administrators may change it.
+DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "administrator": (
+        "users.view",
+        "users.manage",
+        "users.unlock",
+        "roles.manage",
+        "tokens.manage",
+        "approvals.configure",
+        "keys.manage",
+        "audit.verify",
+    ),
+    "relationship_manager": (
+        "customers.view",
+        "customers.manage",
+        "approvals.request",
+    ),
+    "finance_officer": (
+        "customers.view",
+        "ledger.view",
+        "ledger.post",
+        "approvals.request",
+        "approvals.decide",
+    ),
+    "compliance_officer": (
+        "customers.view",
+        "ledger.view",
+        "pii.reveal",
+        "audit.view",
+        "audit.export",
+        "audit.verify",
+        "approvals.decide",
+        "approvals.configure",
+    ),
+    "auditor": (
+        "users.view",
+        "customers.view",
+        "ledger.view",
+        "audit.view",
+        "audit.export",
+        "audit.verify",
+    ),
+    "customer_service": ("customers.view",),
+    "trainer": (),
+    "customer": (),
+}
+
+# Pairs no single user may hold together (segregation of duties); administrators add more.
+DEFAULT_CONFLICTS: tuple[tuple[str, str], ...] = (
+    ("ledger.post", "audit.export"),
+    ("roles.manage", "approvals.decide"),
+)
