@@ -46,6 +46,7 @@ class Config:
     time_zone: str
     language: str
     jobs_immediate: bool
+    extra_apps: list[str] = field(default_factory=list)
     generated_keys: list[str] = field(default_factory=list)
 
     @property
@@ -222,5 +223,6 @@ def load(environ: Mapping[str, str]) -> Config:
         time_zone=time_zone,
         language=language,
         jobs_immediate=parse_bool(environ, "CPMS_JOBS_IMMEDIATE", default=False),
+        extra_apps=parse_list(environ, "CPMS_EXTRA_APPS", default=[]),
         generated_keys=generated,
     )

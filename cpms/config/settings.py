@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "cpms.privacy",
     "cpms.approvals",
     "cpms.console",
+    *CONFIG.extra_apps,  # test and benchmark fixture apps only (CPMS_EXTRA_APPS)
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ here; a test opens every entry, so a dead link fails the suite."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -15,10 +16,21 @@ class NavItem:
     url_name: str
     label: str | Promise
     section: str
+    permission: str | None = None  # shown only to holders of this access permission
 
     @property
     def url(self) -> str:
         return reverse(self.url_name)
+
+
+def navigation_for(user: Any) -> list[NavItem]:
+    from cpms.access.checks import user_has_permission
+
+    return [
+        item
+        for item in NAVIGATION
+        if item.permission is None or user_has_permission(user, item.permission)
+    ]
 
 
 NAVIGATION: tuple[NavItem, ...] = (
