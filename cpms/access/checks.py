@@ -1,35 +1,77 @@
-"""Permission checks used by every interface. This is the stable surface other apps call;
-the implementation behind it (roles, grants, scopes) lives in this app."""
+"""The one access layer: what a user may do (permissions) and on which rows (scopes).
+Console views, API operations, CLI commands and exports all call these functions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cpms.access.permissions import BY_CODE, DEFAULT_ROLE_PERMISSIONS
+from cpms.access.choices import Scope
+from cpms.access.permissions import BY_CODE
 from cpms.core.errors import PermissionDenied
 
 
-def permission_codes(user: Any) -> frozenset[str]:
-    """Every permission code the user holds through any role (cached on the user object)."""
+@dataclass(frozen=True)
+class GrantView:
+    """An active grant as the checks see it."""
+
+    role: str
+    permissions: frozenset[str]
+    scope: str
+    branch_id: int | None
+
+
+def active_grants(user: Any) -> tuple[GrantView, ...]:
+    """The user's active grants of active roles, loaded once per user object."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return frozenset()
-    cached = getattr(user, "_cpms_permission_codes", None)
+        return ()
+    cached = getattr(user, "_cpms_grants", None)
     if cached is not None:
         return cached
+    from cpms.access.models import Grant
+
+    rows = (
+        Grant.objects.filter(user=user, revoked_at__isnull=True, role__is_active=True)
+        .select_related("role")
+        .prefetch_related("role__permissions")
+    )
+    grants = tuple(
+        GrantView(
+            role=grant.role.code,
+            permissions=frozenset(permission.code for permission in grant.role.permissions.all()),
+            scope=grant.scope,
+            branch_id=grant.branch_id,
+        )
+        for grant in rows
+    )
+    user._cpms_grants = grants
+    return grants
+
+
+def forget(user: Any) -> None:
+    """Drop the cached grants (after a grant or a role changes)."""
+    for attribute in ("_cpms_grants",):
+        if hasattr(user, attribute):
+            delattr(user, attribute)
+
+
+def permission_codes(user: Any) -> frozenset[str]:
     codes: set[str] = set()
-    for name in user.groups.values_list("name", flat=True):
-        codes.update(DEFAULT_ROLE_PERMISSIONS.get(name, ()))
-    result = frozenset(codes)
-    user._cpms_permission_codes = result
-    return result
+    for grant in active_grants(user):
+        codes |= grant.permissions
+    return frozenset(codes)
+
+
+def _known(code: str) -> None:
+    if code not in BY_CODE:
+        raise ValueError(f"unknown permission {code!r}: add it to access.permissions")
 
 
 def user_has_permission(user: Any, code: str) -> bool:
-    if code not in BY_CODE:
-        raise ValueError(f"unknown permission {code!r}: add it to access.permissions")
-    return code in permission_codes(user)
+    _known(code)
+    return any(code in grant.permissions for grant in active_grants(user))
 
 
 def require_permission(user: Any, code: str) -> None:
@@ -38,3 +80,15 @@ def require_permission(user: Any, code: str) -> None:
             _("You do not have the permission “%(permission)s”.")
             % {"permission": BY_CODE[code].label}
         )
+
+
+def permission_scopes(user: Any, code: str) -> list[tuple[str, int | None]]:
+    """(scope, branch id) pairs through which the user holds `code`."""
+    _known(code)
+    return [
+        (grant.scope, grant.branch_id) for grant in active_grants(user) if code in grant.permissions
+    ]
+
+
+def has_scope_all(user: Any, code: str) -> bool:
+    return any(scope == Scope.ALL for scope, _branch in permission_scopes(user, code))

@@ -97,3 +97,15 @@ DEFAULT_CONFLICTS: tuple[tuple[str, str], ...] = (
     ("ledger.post", "audit.export"),
     ("roles.manage", "approvals.decide"),
 )
+
+# The scope a default role is granted with when none is given (product.md §1 "sees").
+DEFAULT_ROLE_SCOPES: dict[str, str] = {
+    "administrator": "all",
+    "relationship_manager": "assigned",
+    "finance_officer": "branch",
+    "compliance_officer": "all",
+    "auditor": "all",
+    "customer_service": "all",
+    "trainer": "all",
+    "customer": "self",
+}

@@ -48,6 +48,7 @@ class Config:
     jobs_immediate: bool
     extra_apps: list[str] = field(default_factory=list)
     generated_keys: list[str] = field(default_factory=list)
+    master_keys_retired: list[bytes] = field(default_factory=list)
 
     @property
     def production(self) -> bool:
@@ -225,4 +226,16 @@ def load(environ: Mapping[str, str]) -> Config:
         jobs_immediate=parse_bool(environ, "CPMS_JOBS_IMMEDIATE", default=False),
         extra_apps=parse_list(environ, "CPMS_EXTRA_APPS", default=[]),
         generated_keys=generated,
+        master_keys_retired=parse_retired_master_keys(environ, current=master_key),
     )
+
+
+def parse_retired_master_keys(environ: Mapping[str, str], *, current: bytes) -> list[bytes]:
+    """CPMS_MASTER_KEYS_RETIRED: comma-separated former master keys, kept only so that
+    `cpms keys rotate` can unwrap data keys still wrapped by them (see docs/privacy.md)."""
+    keys: list[bytes] = []
+    for position, raw in enumerate(parse_list(environ, "CPMS_MASTER_KEYS_RETIRED", default=[])):
+        key = decode_master_key(raw, source=f"CPMS_MASTER_KEYS_RETIRED item {position + 1}")
+        if key != current and key not in keys:
+            keys.append(key)
+    return keys

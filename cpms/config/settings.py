@@ -24,6 +24,7 @@ DATA_DIR = CONFIG.data_dir
 DEBUG = CONFIG.debug
 SECRET_KEY = CONFIG.secret_key
 CPMS_MASTER_KEY = CONFIG.master_key
+CPMS_MASTER_KEYS_RETIRED = CONFIG.master_keys_retired  # only for `cpms keys rotate`
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 CPMS_PORT = CONFIG.port
 CPMS_BIND = CONFIG.bind
@@ -220,3 +221,10 @@ LOGGING = {
 }
 
 CPMS_DEMO_PASSWORD = os.environ.get("CPMS_DEMO_PASSWORD") or "cpms-demo-2026"
+
+# Sign-in security (cpms.users): idle sessions end after CPMS_SESSION_IDLE_MINUTES (default 30).
+CPMS_SESSION_IDLE_MINUTES = int(os.environ.get("CPMS_SESSION_IDLE_MINUTES") or 30)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "cpms.users.middleware.IdleSessionMiddleware",
+)

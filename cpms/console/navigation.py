@@ -16,7 +16,13 @@ class NavItem:
     url_name: str
     label: str | Promise
     section: str
-    permission: str | None = None  # shown only to holders of this access permission
+    permission: str | tuple[str, ...] | None = None  # shown to holders of any of these
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        if self.permission is None:
+            return ()
+        return (self.permission,) if isinstance(self.permission, str) else self.permission
 
     @property
     def url(self) -> str:
@@ -29,12 +35,29 @@ def navigation_for(user: Any) -> list[NavItem]:
     return [
         item
         for item in NAVIGATION
-        if item.permission is None or user_has_permission(user, item.permission)
+        if not item.permissions or any(user_has_permission(user, code) for code in item.permissions)
     ]
 
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("console:dashboard", _("Dashboard"), "dashboard"),
     NavItem("console:staff", _("Staff & branches"), "staff"),
+    NavItem(
+        "access:staff-list",
+        _("Access control"),
+        "access",
+        permission=("users.view", "roles.manage"),
+    ),
     NavItem("api:openapi-view", _("API docs"), "api"),
 )
+NAVIGATION += (
+    NavItem(
+        "approvals:inbox",
+        _("Approvals"),
+        "approvals",
+        ("approvals.request", "approvals.decide", "approvals.configure"),
+    ),
+)
+NAVIGATION += (NavItem("users:security", _("Account security"), "security", "users.unlock"),)
+NAVIGATION += (NavItem("privacy:keys", _("Encryption keys"), "privacy", "keys.manage"),)
+NAVIGATION += (NavItem("audit:entry-list", _("Audit trail"), "audit", permission="audit.view"),)

@@ -1,7 +1,7 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from cpms.console import views
+from cpms.users import views as user_views
 
 app_name = "console"
 
@@ -9,12 +9,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("dashboard/counts", views.dashboard_counts, name="dashboard-counts"),
     path("staff/", views.staff, name="staff"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="console/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # sign-in and sign-out live in cpms.users (lockout, two-factor); URL names stay here
+    path("accounts/login/", user_views.login_view, name="login"),
+    path("accounts/logout/", user_views.logout_view, name="logout"),
 ]

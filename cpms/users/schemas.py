@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from cpms.users.choices import Role
 
@@ -39,3 +39,38 @@ class MeOut(Schema):
     @staticmethod
     def resolve_roles(obj: Any) -> list[Any]:
         return list(obj.groups.all())
+
+
+class TokenOut(Schema):
+    prefix: str
+    name: str
+    user: str
+    scopes: list[str]
+    state: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @staticmethod
+    def resolve_user(obj: Any) -> str:
+        return obj.user.username
+
+    @staticmethod
+    def resolve_state(obj: Any) -> str:
+        if obj.revoked_at is not None:
+            return "revoked"
+        return "active" if obj.is_usable() else "expired"
+
+
+class TokenCreateIn(Schema):
+    name: str = Field("", max_length=100)
+    expires_days: int | None = Field(None, description="Lifetime in days (1–3650); none = never.")
+    scopes: list[str] | None = Field(
+        None, description='e.g. ["customers:read", "ledger:write"]; default ["*:read"].'
+    )
+    user: str | None = Field(None, description="Another user's name (needs tokens.manage).")
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The secret, shown only in this response.")

@@ -38,3 +38,46 @@ def token_list(*, user: User | None = None) -> QuerySet[ApiToken]:
 def role_labels(user: User) -> list[str]:
     labels = dict(Role.choices)
     return [str(labels[group.name]) for group in user.groups.all() if group.name in labels]
+
+
+def token_get_for_user(*, user: User, prefix: str) -> ApiToken | None:
+    """A token by prefix if it is the user's own, or any token for holders of `tokens.manage`;
+    None otherwise (missing and forbidden look the same)."""
+    from cpms.access.checks import user_has_permission
+
+    tokens = token_list()
+    if not user_has_permission(user, "tokens.manage"):
+        tokens = tokens.filter(user=user)
+    return tokens.filter(prefix=prefix).first()
+
+
+def mfa_status(*, user: User) -> dict[str, object]:
+    from cpms.users.models import RecoveryCode, TotpDevice
+
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    return {
+        "enrolled": device is not None,
+        "confirmed_at": device.confirmed_at if device else None,
+        "recovery_codes_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
+    }
+
+
+def account_security_list(*, user: User) -> QuerySet[User]:
+    """Staff with their lock and two-factor state, for the account security page: currently
+    locked accounts first, then by user name."""
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from cpms.users.models import AccountLock, TotpDevice
+
+    now = timezone.now()
+    active_lock = AccountLock.objects.filter(
+        user=OuterRef("pk"), lifted_at__isnull=True, locked_until__gt=now
+    )
+    enrolled = TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)
+    return (
+        User.objects.filter(is_staff=True)
+        .annotate(is_locked=Exists(active_lock), mfa_enrolled=Exists(enrolled))
+        .prefetch_related("groups")
+        .order_by("-is_locked", "username")
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from cpms.audit.services import audit_record
 from cpms.core.errors import NotFound, ValidationFailed
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
+from cpms.users.scopes import scopes_normalise
 
 TOKEN_PREFIX = "cpms"  # noqa: S105 (a public marker, not a secret)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -63,7 +65,13 @@ def user_create(
     branch: Branch | None = None,
     is_superuser: bool = False,
 ) -> User:
-    unknown = [role for role in roles if role not in Role.values]
+    """Create a staff (or portal) user and grant `roles` with their default scopes."""
+    from cpms.access import checks
+    from cpms.access import services as access_services
+
+    if actor is not None:
+        checks.require_permission(actor, "users.manage")
+    unknown = [role for role in roles if not access_services.role_exists(role)]
     if unknown:
         raise ValidationFailed(
             fields={"roles": _("Unknown role: %(roles)s") % {"roles": ", ".join(unknown)}}
@@ -81,8 +89,6 @@ def user_create(
         )
         user.set_password(password)
         user.save()
-        if roles:
-            user.groups.set(Group.objects.filter(name__in=roles))
         audit_record(
             actor=actor,
             action=AuditAction.USER_CREATED,
@@ -98,6 +104,10 @@ def user_create(
             },
             pii_fields=("email",),
         )
+        for code in roles:
+            access_services.grant_create(
+                actor=actor, user=user, role=access_services.role_get(code), branch=branch
+            )
     return user
 
 
@@ -108,8 +118,16 @@ class IssuedToken:
 
 
 def token_create(
-    *, actor: User | None, user: User, name: str = "", expires_days: int | None = None
+    *,
+    actor: User | None,
+    user: User,
+    name: str = "",
+    expires_days: int | None = None,
+    scopes: Sequence[str] | None = None,
 ) -> IssuedToken:
+    """A new token for `user`, printed once. `scopes` default to ["*:read"] (read everywhere);
+    see `users.scopes` for the grammar."""
+    scopes = scopes_normalise(scopes)
     if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(
             fields={
@@ -130,6 +148,7 @@ def token_create(
             token_hash=token_hash(token),
             created_at=now,
             expires_at=now + timedelta(days=expires_days) if expires_days else None,
+            scopes=scopes,
         )
         audit_record(
             actor=actor,
@@ -141,6 +160,7 @@ def token_create(
                 "prefix": prefix,
                 "name": name,
                 "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+                "scopes": scopes,
             },
         )
     return IssuedToken(token=token, record=record)
@@ -166,8 +186,14 @@ def token_revoke(*, actor: User | None, prefix: str) -> ApiToken:
 
 
 def token_authenticate(token: str) -> User | None:
-    """The active user a presented token belongs to, or None. Records the last use at most
-    once a minute so authentication does not write on every request."""
+    """The active user a presented token belongs to, or None."""
+    record = token_authenticate_record(token)
+    return record.user if record is not None else None
+
+
+def token_authenticate_record(token: str) -> ApiToken | None:
+    """The usable token record (with its active user) for a presented token, or None. Records
+    the last use at most once a minute so authentication does not write on every request."""
     if not token.startswith(f"{TOKEN_PREFIX}_"):
         return None
     record = ApiToken.objects.select_related("user").filter(token_hash=token_hash(token)).first()
@@ -176,4 +202,5 @@ def token_authenticate(token: str) -> User | None:
         return None
     if record.last_used_at is None or now - record.last_used_at >= TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
-    return record.user
+        record.last_used_at = now
+    return record

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cpms.console.navigation import NAVIGATION
+from cpms.console.navigation import navigation_for
 from cpms.core.services import heartbeat_record
 from cpms.users import services as user_services
 from tests.conftest import PASSWORD
@@ -66,9 +66,9 @@ def test_sign_out__get_is_not_allowed(staff_client):
 
 
 @pytest.mark.django_db
-def test_navigation__every_entry_opens(staff_client):
+def test_navigation__every_entry_opens(staff_client, staff):
     dashboard = staff_client.get("/").content.decode()
-    for item in NAVIGATION:
+    for item in navigation_for(staff):
         assert f'href="{item.url}"' in dashboard
         assert staff_client.get(item.url).status_code == 200, item.url_name
 

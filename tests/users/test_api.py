@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from cpms.users import services
-from cpms.users.choices import Role
 
 
 @pytest.mark.django_db
@@ -13,15 +12,6 @@ def test_me__returns_the_token_owner(api_client, staff):
     assert body["display_name"] == "员工一"
     assert body["branch"]["code"] == "T01"
     assert body["roles"] == [{"code": "relationship_manager", "name": "客户经理"}]
-
-
-@pytest.mark.django_db
-def test_roles__lists_every_default_role(api_client):
-    body = api_client.get("/api/v1/roles?limit=500", HTTP_ACCEPT_LANGUAGE="en").json()
-    assert body["next_cursor"] is None
-    assert sorted(item["code"] for item in body["items"]) == sorted(Role.values)
-    names = {item["code"]: item["name"] for item in body["items"]}
-    assert names["finance_officer"] == "Finance officer"
 
 
 @pytest.mark.django_db

@@ -20,6 +20,14 @@ class Command(BaseCommand):
         create.add_argument("--user", required=True, help="User name the token acts as.")
         create.add_argument("--expires-days", type=int, default=None, help="Lifetime in days.")
         create.add_argument("--name", default="", help="What the token is for.")
+        create.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            default=None,
+            metavar="AREA:read|write",
+            help="Repeatable; AREA is an access area or *; write implies read. Default *:read.",
+        )
         listing = actions.add_parser("list", help="List tokens (never the secret).")
         listing.add_argument("--user", default=None, help="Only this user's tokens.")
         revoke = actions.add_parser("revoke", help="Revoke a token by its prefix.")
@@ -44,17 +52,21 @@ class Command(BaseCommand):
             user=self._user(options["user"]),
             name=options["name"],
             expires_days=options["expires_days"],
+            scopes=options["scopes"],
         )
         expiry = issued.record.expires_at.isoformat() if issued.record.expires_at else "never"
         self.stderr.write(
-            f"Token {issued.record.prefix} for {issued.record.user.username}, expires {expiry}. "
+            f"Token {issued.record.prefix} for {issued.record.user.username}, expires {expiry}, "
+            f"scopes {' '.join(issued.record.scopes)}. "
             "Store it now: it is not shown again."
         )
         self.stdout.write(issued.token)
 
     def _list(self, options: dict[str, Any]) -> None:
         user = self._user(options["user"]) if options["user"] else None
-        self.stdout.write(f"{'prefix':<10} {'user':<16} {'state':<8} {'expires':<25} last used")
+        self.stdout.write(
+            f"{'prefix':<10} {'user':<16} {'state':<8} {'expires':<25} {'last used':<25} scopes"
+        )
         for token in selectors.token_list(user=user):
             state = (
                 "revoked" if token.revoked_at else ("active" if token.is_usable() else "expired")
@@ -62,7 +74,8 @@ class Command(BaseCommand):
             expires = token.expires_at.isoformat(timespec="seconds") if token.expires_at else "-"
             used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "-"
             self.stdout.write(
-                f"{token.prefix:<10} {token.user.username:<16} {state:<8} {expires:<25} {used}"
+                f"{token.prefix:<10} {token.user.username:<16} {state:<8} {expires:<25} {used:<25} "
+                f"{' '.join(token.scopes)}"
             )
 
     def _revoke(self, options: dict[str, Any]) -> None:

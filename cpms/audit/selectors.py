@@ -1,0 +1,257 @@
+"""Reads of the audit trail: the log, checkpoints, status, inclusion proofs and verification.
+Permission checks happen at the interface (console, API, CLI); `user` is the acting user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from cpms.audit import merkle, signing, tree, verification
+from cpms.audit.canonical import canonical_json, entry_payload
+from cpms.audit.choices import AuditAction
+from cpms.audit.errors import AuditTreeDamaged, EntryNotCheckpointed, EntryNotSealed
+from cpms.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditNode
+from cpms.core.errors import NotFound, ValidationFailed
+
+FILTER_FIELDS = ("actor", "object_type", "object_id", "action", "since", "until")
+ENTRY_ORDERING = ("-pk",)  # not created_at: cursors keep datetimes to the millisecond only
+
+
+# ---------------------------------------------------------------------------------------------
+# the stored tree
+
+
+def sealed_size() -> int:
+    last = AuditLeaf.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    return 0 if last is None else last + 1
+
+
+def fetch_units(band: int, start: int, end: int) -> list[bytes]:
+    """Stored units [start, end) of a band: leaf hashes (band 0) or tile roots (band >= 1)."""
+    if end <= start:
+        return []
+    if band == 0:
+        rows = AuditLeaf.objects.filter(sequence__gte=start, sequence__lt=end).order_by("sequence")
+        hashes = [bytes(value) for value in rows.values_list("leaf_hash", flat=True)]
+    else:
+        nodes = AuditNode.objects.filter(
+            level=band * tree.TILE_BITS, index__gte=start, index__lt=end
+        ).order_by("index")
+        hashes = [bytes(value) for value in nodes.values_list("node_hash", flat=True)]
+    if len(hashes) != end - start:
+        raise AuditTreeDamaged()
+    return hashes
+
+
+# ---------------------------------------------------------------------------------------------
+# the log
+
+
+def clean_filters(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the known filters; parse the time range (ISO dates or date-times)."""
+    filters: dict[str, Any] = {}
+    for name in FILTER_FIELDS:
+        value = raw.get(name)
+        if value in (None, ""):
+            continue
+        value = value.strip() if isinstance(value, str) else value
+        if name in ("since", "until") and isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValidationFailed(
+                    fields={name: _("Use a date like 2026-01-31 or 2026-01-31T09:30.")}
+                ) from exc
+        if name == "action" and value not in AuditAction.values:
+            raise ValidationFailed(fields={"action": _("Unknown action.")})
+        filters[name] = value
+    return filters
+
+
+def entry_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[AuditEntry]:
+    filters = clean_filters(filters or {})
+    entries = AuditEntry.objects.all()
+    actor = filters.get("actor")
+    if actor:
+        by_name = Q(actor_name__icontains=actor) | Q(actor__username__iexact=actor)
+        entries = entries.filter(by_name | Q(actor_id=int(actor)) if actor.isdigit() else by_name)
+    if "object_type" in filters:
+        entries = entries.filter(object_type=filters["object_type"])
+    if "object_id" in filters:
+        entries = entries.filter(object_id=filters["object_id"])
+    if "action" in filters:
+        entries = entries.filter(action=filters["action"])
+    if "since" in filters:
+        entries = entries.filter(created_at__gte=_aware(filters["since"]))
+    if "until" in filters:
+        entries = entries.filter(created_at__lt=_aware(filters["until"]))
+    return entries.select_related("leaf")
+
+
+def _aware(moment: datetime) -> datetime:
+    from django.utils import timezone
+
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def entry_get(*, user: Any, pk: int) -> AuditEntry:
+    entry = AuditEntry.objects.select_related("leaf").filter(pk=pk).first()
+    if entry is None:
+        raise NotFound()
+    return entry
+
+
+def sequence_of(entry: AuditEntry) -> int | None:
+    try:
+        return entry.leaf.sequence
+    except AuditLeaf.DoesNotExist:
+        return None
+
+
+def entry_rows(*, user: Any, filters: Mapping[str, Any]) -> Iterator[list[Any]]:
+    """CSV rows (header first) of the filtered log, newest first, streamed."""
+    yield [
+        "id",
+        "sequence",
+        "time",
+        "actor_id",
+        "actor_name",
+        "actor_roles",
+        "channel",
+        "ip",
+        "user_agent",
+        "request_id",
+        "action",
+        "object_type",
+        "object_id",
+        "before",
+        "after",
+        "reason",
+        "entry_hash",
+    ]
+    entries = entry_list(user=user, filters=filters).order_by(*ENTRY_ORDERING)
+    for entry in entries.iterator(chunk_size=2000):
+        yield [
+            entry.pk,
+            "" if sequence_of(entry) is None else sequence_of(entry),
+            entry.created_at.isoformat(),
+            entry.actor_id or "",
+            entry.actor_name,
+            entry.actor_roles,
+            entry.channel,
+            entry.ip,
+            entry.user_agent,
+            entry.request_id,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            "" if entry.before is None else signing_json(entry.before),
+            "" if entry.after is None else signing_json(entry.after),
+            entry.reason,
+            entry.entry_hash,
+        ]
+
+
+def signing_json(value: Any) -> str:
+    return canonical_json({"v": value}).decode()[5:-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints, status, proofs, verification
+
+
+def checkpoint_list(*, user: Any) -> QuerySet[AuditCheckpoint]:
+    return AuditCheckpoint.objects.all()
+
+
+def checkpoint_latest(*, user: Any) -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.order_by("-pk").first()
+
+
+def checkpoint_dict(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    return {
+        "id": checkpoint.pk,
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash,
+        "time": signing.format_time(checkpoint.created_at),
+        "key_id": checkpoint.key_id,
+        "signature": checkpoint.signature,
+        "signed_message": signing.checkpoint_message(
+            checkpoint.tree_size, checkpoint.root_hash, checkpoint.created_at
+        ).decode(),
+    }
+
+
+def public_key(*, user: Any) -> dict[str, str]:
+    raw = signing.public_key_bytes()
+    return {
+        "algorithm": "Ed25519",
+        "key_id": signing.key_id(raw),
+        "public_key": raw.hex(),
+        "public_key_base64": signing.b64(raw),
+        "pem": signing.public_key_pem(),
+    }
+
+
+def audit_status(*, user: Any) -> dict[str, Any]:
+    size = sealed_size()
+    last_verified = (
+        AuditEntry.objects.filter(action=AuditAction.AUDIT_VERIFIED).order_by("-pk").first()
+    )
+    return {
+        "tree_size": size,
+        "entries": AuditEntry.objects.count(),
+        "unsealed": AuditEntry.objects.filter(leaf__isnull=True).count(),
+        "checkpoint": checkpoint_latest(user=user),
+        "checkpoints": AuditCheckpoint.objects.count(),
+        "last_verified": last_verified,
+        "public_key": public_key(user=user),
+    }
+
+
+def entry_proof(*, user: Any, entry_id: int) -> dict[str, Any]:
+    """Everything needed to check offline that the entry is in the signed tree (docs/audit.md)."""
+    entry = entry_get(user=user, pk=entry_id)
+    sequence = sequence_of(entry)
+    if sequence is None:
+        raise EntryNotSealed()
+    checkpoint = checkpoint_latest(user=user)
+    if checkpoint is None or checkpoint.tree_size <= sequence:
+        raise EntryNotCheckpointed()
+    reader = tree.TreeReader(checkpoint.tree_size, fetch_units)
+    path = reader.inclusion_proof(sequence)
+    leaf = reader.leaf(sequence)
+    if merkle.root_from_inclusion(sequence, checkpoint.tree_size, leaf, path).hex() != (
+        checkpoint.root_hash
+    ):
+        raise AuditTreeDamaged()
+    return {
+        "entry": {
+            "id": entry.pk,
+            "payload": entry_payload(entry),
+            "entry_hash": entry.entry_hash,
+        },
+        "leaf_index": sequence,
+        "leaf_data": tree.leaf_data(sequence, entry.pk, entry.entry_hash).hex(),
+        "leaf_hash": leaf.hex(),
+        "tree_size": checkpoint.tree_size,
+        "audit_path": [node.hex() for node in path],
+        "root_hash": checkpoint.root_hash,
+        "checkpoint": checkpoint_dict(checkpoint),
+        "public_key": verification.known_public_keys().get(checkpoint.key_id, b"").hex(),
+    }
+
+
+def consistency_proof(*, user: Any, old_size: int, new_size: int) -> list[str]:
+    if not 0 < old_size <= new_size <= sealed_size():
+        raise ValidationFailed(fields={"old_size": _("Use sizes within the sealed tree.")})
+    reader = tree.TreeReader(new_size, fetch_units)
+    return [node.hex() for node in reader.consistency_proof(old_size)]
+
+
+def audit_verify(*, user: Any) -> verification.VerifyResult:
+    return verification.audit_verify()
