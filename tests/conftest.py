@@ -6,12 +6,22 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from cpms.users import services as user_services
 from cpms.users.choices import Role
 from cpms.users.models import Branch, User
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Services and commands called directly by a test speak English, so assertions on their
+    messages read naturally; requests through the test client still negotiate their language
+    (zh-hans by default), which is what the console and API tests check."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

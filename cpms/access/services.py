@@ -46,11 +46,11 @@ def conflicts_in(codes: Iterable[str]) -> list[tuple[str, str]]:
     return sorted((first, second) for first, second in pairs if first in held and second in held)
 
 
-def _raise_conflict(pairs: list[tuple[str, str]], who: str = "") -> None:
+def _raise_conflict(pairs: list[tuple[str, str]], who: str) -> None:
     described = "; ".join(f"{first} + {second}" for first, second in pairs)
     raise SegregationOfDutiesConflict(
-        _("Refused: %(who)swould hold conflicting permissions (%(pairs)s).")
-        % {"who": f"{who} " if who else "", "pairs": described},
+        _("Refused: %(who)s would hold conflicting permissions (%(pairs)s).")
+        % {"who": who, "pairs": described},
         fields={"permissions": described},
     )
 

@@ -49,10 +49,9 @@ def _redact(values: Mapping[str, Any] | None, pii_fields: Iterable[str]) -> dict
 def _actor_roles(actor: Any) -> str:
     if actor is None:
         return ""
-    names = getattr(actor, "_audit_role_names", None)
-    if names is None:
-        names = sorted(actor.groups.values_list("name", flat=True))
-    return ",".join(names)
+    from cpms.access.checks import active_grants  # cached on the user object per request
+
+    return ",".join(sorted({grant.role for grant in active_grants(actor)}))
 
 
 def audit_record(

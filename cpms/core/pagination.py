@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -27,8 +28,18 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
+class _CursorEncoder(DjangoJSONEncoder):
+    """Like Django's encoder but keeps microseconds: a cursor that rounds a timestamp would
+    skip rows whose ordering value falls inside the rounded-off part."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime.datetime | datetime.time):
+            return o.isoformat()
+        return super().default(o)
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps(list(values), cls=DjangoJSONEncoder, separators=(",", ":"))
+    raw = json.dumps(list(values), cls=_CursorEncoder, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -104,7 +104,7 @@ def submit(operation, maker):
 @pytest.fixture
 def client_for():
     def login(user) -> Client:
-        client = Client()
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
         client.force_login(user)
         return client
 

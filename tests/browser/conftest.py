@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.audit.helpers import audit_flushable  # noqa: F401  (the flush after each test)
+
 CHROMIUM = Path(os.environ.get("CPMS_CHROMIUM", "/usr/bin/chromium"))
 
 

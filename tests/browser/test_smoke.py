@@ -7,7 +7,11 @@ import pytest
 from cpms.users import services as user_services
 from cpms.users.choices import Role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("audit_flushable"),
+]
 
 
 def test_sign_in_and_see_the_dashboard_in_chinese(live_server, page):

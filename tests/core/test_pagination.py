@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, given, settings
@@ -72,3 +74,16 @@ def test_decode_cursor__garbage_is_a_validation_error(cursor):
 
 def test_cursor__round_trip():
     assert decode_cursor(encode_cursor(["上海", 42]), width=2) == ["上海", 42]
+
+
+@pytest.mark.django_db
+def test_keyset_page__datetime_ordering_keeps_microseconds():
+    from datetime import datetime, timedelta
+
+    base = datetime(2026, 11, 28, 12, 0, 0, 100, tzinfo=UTC)
+    Branch.objects.bulk_create(
+        Branch(code=f"D{index}", name="n", created_at=base + timedelta(microseconds=index * 200))
+        for index in range(6)
+    )
+    seen, _pages = walk(Branch.objects.all(), limit=2, ordering=("created_at", "pk"))
+    assert [branch.code for branch in seen] == [f"D{index}" for index in range(6)]
