@@ -70,3 +70,22 @@ def token_for() -> Callable[..., str]:
 @pytest.fixture
 def api_client(staff, token_for) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {token_for(staff)}")
+
+
+SEED_MIGRATIONS = (
+    ("cpms.users.migrations.0002_default_roles", "create_roles"),
+    ("cpms.access.migrations.0002_default_roles", "forwards"),
+    ("cpms.approvals.migrations.0002_default_policies", "create_policies"),
+)
+
+
+@pytest.fixture
+def reseeded(transactional_db):
+    """Data that migrations seed (roles, conflicts, approval policies) for tests that run
+    after a transactional test has flushed the database."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in SEED_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -330,7 +330,7 @@ def grant_revoke(*, actor: User | None, grant: Grant, reason: str = "") -> Grant
         raise SelfGrantRefused()
     with transaction.atomic():
         grant = (
-            Grant.objects.select_for_update()
+            Grant.objects.select_for_update(of=("self",))
             .select_related("user", "role", "branch")
             .get(pk=grant.pk)
         )

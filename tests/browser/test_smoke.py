@@ -10,7 +10,7 @@ from cpms.users.choices import Role
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("audit_flushable"),
+    pytest.mark.usefixtures("audit_flushable", "reseeded"),
 ]
 
 
