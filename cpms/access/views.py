@@ -17,6 +17,7 @@ from cpms.access.models import Grant
 from cpms.access.permissions import AREAS, PERMISSIONS
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.errors import PermissionDenied as CpmsPermissionDenied
+from cpms.users.reauth import is_recently_authenticated, reauth_url
 
 
 def _require(request: HttpRequest, *codes: str) -> None:
@@ -24,6 +25,14 @@ def _require(request: HttpRequest, *codes: str) -> None:
         user_has_permission(request.user, code) for code in codes
     ):
         raise DjangoPermissionDenied
+
+
+def _reauth_needed(request: HttpRequest) -> HttpResponse | None:
+    """Changing access is sensitive: a POST needs a sign-in or re-authentication from the last
+    few minutes; otherwise the user is sent to prove it and comes back to the form."""
+    if request.method == "POST" and not is_recently_authenticated(request):
+        return redirect(reauth_url(request.path))
+    return None
 
 
 def _form_errors(form, error: CpmsError) -> None:
@@ -51,6 +60,8 @@ def role_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def role_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
     _require(request, "roles.manage")
+    if reauth := _reauth_needed(request):
+        return reauth
     role = None
     if code is not None:
         try:
@@ -114,6 +125,8 @@ def staff_grants(request: HttpRequest, user_id: int) -> HttpResponse:
     if request.method == "POST":
         if not can_manage:
             raise DjangoPermissionDenied
+        if reauth := _reauth_needed(request):
+            return reauth
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -159,6 +172,8 @@ def staff_grants(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
     _require(request, "roles.manage")
+    if reauth := _reauth_needed(request):
+        return reauth
     grant = selectors.grant_list(user=request.user).filter(pk=grant_id).first()
     if grant is None:
         raise Http404
@@ -198,6 +213,8 @@ def conflicts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not can_manage:
             raise DjangoPermissionDenied
+        if reauth := _reauth_needed(request):
+            return reauth
         if form.is_valid():
             try:
                 services.conflict_declare(
@@ -227,6 +244,8 @@ def conflicts(request: HttpRequest) -> HttpResponse:
 @require_POST
 def conflict_remove(request: HttpRequest, conflict_id: int) -> HttpResponse:
     _require(request, "roles.manage")
+    if reauth := _reauth_needed(request):
+        return reauth
     try:
         services.conflict_remove(actor=request.user, conflict_id=conflict_id)
     except NotFound as exc:

@@ -14,8 +14,13 @@ def admin(make_user):
 
 @pytest.fixture
 def admin_client(admin):
+    from cpms.users.sessions import mark_authenticated
+
     client = Client()
     client.force_login(admin)
+    session = client.session
+    mark_authenticated(session)  # changing access needs a recent sign-in
+    session.save()
     return client
 
 

@@ -139,3 +139,13 @@ def test_navigation__access_entry_only_for_holders(admin_client, staff_client):
     url = reverse("access:staff-list")
     assert f'href="{url}"' in admin_client.get("/").content.decode()
     assert f'href="{url}"' not in staff_client.get("/").content.decode()
+
+
+def test_role_create__needs_a_recent_sign_in(admin):
+    client = client_for(admin)  # signed in, but not recently re-authenticated
+    response = client.post(
+        reverse("access:role-create"), {"code": "late", "name": "Late", "permissions": []}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("users:reauth"))
+    assert not Role.objects.filter(code="late").exists()
