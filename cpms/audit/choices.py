@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     LOCKED_OUT = "auth.locked_out", _("Account locked")
     UNLOCKED = "auth.unlocked", _("Account unlocked")
     MFA_ENROLLED = "auth.mfa_enrolled", _("Two-factor enrolled")
+    MFA_ENROLMENT_STARTED = "auth.mfa_enrolment_started", _("Two-factor enrolment started")
     MFA_DISABLED = "auth.mfa_disabled", _("Two-factor removed")
     MFA_FAILED = "auth.mfa_failed", _("Two-factor code rejected")
     RECOVERY_CODE_USED = "auth.recovery_code_used", _("Recovery code used")

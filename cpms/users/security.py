@@ -475,8 +475,15 @@ def mfa_enrolment_begin(*, actor: User | None, user: User, restart: bool = False
             secret = mfa.secret_new()
             if device is not None:
                 device.delete()
-            TotpDevice.objects.create(
+            device = TotpDevice.objects.create(
                 user=user, secret_encrypted=mfa.secret_encrypt(secret, user_id=user.pk)
+            )
+            audit_record(
+                actor=actor,
+                action=AuditAction.MFA_ENROLMENT_STARTED,
+                object_type="user",
+                object_id=user.pk,
+                after={"restart": restart},
             )
     uri = mfa.provisioning_uri(secret, username=user.username)
     return Enrolment(secret=secret, uri=uri, qr_data_uri=mfa.qr_data_uri(uri))
