@@ -53,10 +53,12 @@ class Command(BaseCommand):
             commands.append([sys.executable, "-m", "cpms", "worker"])
         children = [subprocess.Popen(command) for command in commands]  # noqa: S603
         stopping = False
+        received: list[int] = []
 
         def stop(signum: int, frame: Any) -> None:
             nonlocal stopping
             stopping = True
+            received.append(signum)
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
@@ -70,7 +72,9 @@ class Command(BaseCommand):
                     break
                 time.sleep(0.5)
         finally:
-            self._stop(children)
+            # Ctrl-C in a terminal reaches every process of the group: give the children a
+            # moment to stop on their own before telling them again.
+            self._stop(children, grace=5.0 if signal.SIGINT in received else 0.0)
         if exit_code:
             sys.exit(exit_code)
 
@@ -88,7 +92,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.flush()
 
-    def _stop(self, children: list[subprocess.Popen]) -> None:
+    def _stop(self, children: list[subprocess.Popen], *, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        while grace and time.monotonic() < deadline and any(c.poll() is None for c in children):
+            time.sleep(0.1)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
