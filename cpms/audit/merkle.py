@@ -30,8 +30,13 @@ def split_point(size: int) -> int:
 def perfect_root(hashes: Sequence[bytes]) -> bytes:
     """Root of a perfect subtree (len is a power of two), bottom-up."""
     level = list(hashes)
+    sha256 = _sha256
     while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        pairs = iter(level)
+        level = [
+            sha256(b"\x01" + left + right).digest()
+            for left, right in zip(pairs, pairs, strict=False)
+        ]
     return level[0]
 
 

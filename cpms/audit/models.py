@@ -75,8 +75,8 @@ class AuditLeaf(models.Model):
 
 
 class AuditNode(models.Model):
-    """Stored roots of complete perfect subtrees at levels 8, 16, 24, ... (tiles of 256), so an
-    inclusion proof reads a few hundred hashes instead of every leaf."""
+    """Stored roots of complete perfect subtrees at levels 4, 8, 12, ... (tiles of 16), so an
+    inclusion proof reads about a hundred hashes in one query instead of every leaf."""
 
     level = models.PositiveSmallIntegerField(_("level"))
     index = models.BigIntegerField(_("index"))

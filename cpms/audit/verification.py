@@ -21,14 +21,19 @@ which bounds the damage to the leaves added after the previous checkpoint.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import struct
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 
 from cpms.audit import merkle, signing, tree
 from cpms.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditNode
@@ -84,27 +89,80 @@ class VerifyResult:
         }
 
 
-_ENCODER = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_ROW_FIELDS = (
-    "sequence",
-    "leaf_hash",
-    "entry_id",
-    "entry__created_at",
-    "entry__actor_id",
-    "entry__actor_name",
-    "entry__actor_roles",
-    "entry__channel",
-    "entry__ip",
-    "entry__user_agent",
-    "entry__request_id",
-    "entry__action",
-    "entry__object_type",
-    "entry__object_id",
-    "entry__before",
-    "entry__after",
-    "entry__reason",
-    "entry__entry_hash",
+_C_ENCODER = json.encoder.c_make_encoder  # the C encoder behind json.dumps, built once
+if _C_ENCODER is None:  # pragma: no cover (CPython always has it)
+    _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+else:
+    _encode_parts = _C_ENCODER(
+        None,  # no circular-reference markers: rows hold only decoded JSON and scalars
+        lambda value: json.JSONEncoder().default(value),
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        True,  # sort_keys
+        False,
+        True,
+    )
+
+    def _ENCODE(payload: dict[str, Any]) -> str:
+        return "".join(_encode_parts(payload, 0))
+
+
+_LEAF_COLUMNS = ("sequence", "leaf_hash", "entry_id")
+_ENTRY_COLUMNS = (
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "actor_roles",
+    "channel",
+    "ip",
+    "user_agent",
+    "request_id",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "reason",
+    "entry_hash",
 )
+
+
+def _rows_sql() -> str:
+    leaf, entry = AuditLeaf._meta.db_table, AuditEntry._meta.db_table
+    columns = [f'l."{name}"' for name in _LEAF_COLUMNS]
+    columns += [f'e."{name}"' for name in _ENTRY_COLUMNS]
+    if connection.vendor == "sqlite":  # the stored text: no per-row datetime converter
+        columns[3] = f"({columns[3]} || '')"
+    return (
+        f'SELECT {", ".join(columns)} FROM "{leaf}" l '  # noqa: S608 (names from the models)
+        f'JOIN "{entry}" e ON e."id" = l."entry_id" ORDER BY l."sequence"'
+    )
+
+
+def _iso_time(value: Any) -> str:
+    """created_at as the entry hash has it: ISO 8601 in UTC. SQLite gives Django's stored UTC
+    time back naive (or as text), PostgreSQL aware."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":  # Django's own format, the common case
+            return f"{value[:10]}T{value[11:]}+00:00"
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC).isoformat()
+    return value.astimezone(UTC).isoformat()
+
+
+def _stream_rows() -> Iterator[tuple[Any, ...]]:
+    """Leaves joined with their entries in sequence order, as raw tuples, CHUNK at a time
+    (a server-side cursor on PostgreSQL)."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(_rows_sql())
+        while True:
+            rows = cursor.fetchmany(CHUNK)
+            if not rows:
+                return
+            yield from rows
 
 
 def _describe(entry_id: int | None) -> str:
@@ -117,7 +175,8 @@ class _Scanner:
     def __init__(self, result: VerifyResult) -> None:
         self.result = result
         self.found = False
-        self.recent: list[tuple[int, int]] = []  # (sequence, entry id) of the last rows
+        # (sequence, entry id) of the last rows
+        self.recent: deque[tuple[int, int]] = deque(maxlen=SHIFT_SEARCH)
         # (sequence, entry id, shift, id of the entry before it)
         self.pending: tuple[int, int, int, int | None] | None = None
 
@@ -131,8 +190,6 @@ class _Scanner:
 
     def remember(self, sequence: int, entry_id: int) -> None:
         self.recent.append((sequence, entry_id))
-        if len(self.recent) > SHIFT_SEARCH:
-            del self.recent[0]
 
     def leaf_mismatch(self, sequence: int, entry_id: int, digest: str, stored: bytes) -> None:
         if self.found:
@@ -216,15 +273,35 @@ def audit_verify() -> VerifyResult:
     state = tree.TreeState()
     expected_nodes: dict[tuple[int, int], bytes] = {}
     sha256 = hashlib.sha256
-    encode = _ENCODER.encode
-    entry_leaf_hash = tree.entry_leaf_hash
+    encode = _ENCODE
+    loads = json.JSONDecoder().decode
+    iso_time = _iso_time
+    pack = struct.Struct(">QQ").pack
+    append = state.append
+    remember = scanner.recent.append
     expected = 0
-    rows = (
-        AuditLeaf.objects.order_by("sequence").values_list(*_ROW_FIELDS).iterator(chunk_size=CHUNK)
-    )
-    for row in rows:
-        sequence, stored_leaf, entry_id, created_at = row[0], bytes(row[1]), row[2], row[3]
-        digest = row[17]
+    for row in _stream_rows():
+        (
+            sequence,
+            stored_leaf,
+            entry_id,
+            created_at,
+            actor_id,
+            actor_name,
+            actor_roles,
+            channel,
+            ip,
+            user_agent,
+            request_id,
+            action,
+            object_type,
+            object_id,
+            before,
+            after,
+            reason,
+            digest,
+        ) = row
+        stored_leaf = bytes(stored_leaf)
         if scanner.pending is not None:
             scanner.resolve_pending(scanner.shift_of(sequence, entry_id, digest, stored_leaf))
         if sequence != expected and not scanner.found:
@@ -235,24 +312,27 @@ def audit_verify() -> VerifyResult:
                 scanner.previous_id(),
                 expected,
             )
-        payload = {
-            "created_at": created_at.isoformat(),
-            "actor_id": row[4],
-            "actor_name": row[5],
-            "actor_roles": row[6],
-            "channel": row[7],
-            "ip": row[8],
-            "user_agent": row[9],
-            "request_id": row[10],
-            "action": row[11],
-            "object_type": row[12],
-            "object_id": row[13],
-            "before": row[14],
-            "after": row[15],
-            "reason": row[16],
-        }
-        content_hash = sha256(encode(payload).encode()).hexdigest()
-        if content_hash != digest and not scanner.found:
+        content = sha256(
+            encode(
+                {
+                    "created_at": iso_time(created_at),
+                    "actor_id": actor_id,
+                    "actor_name": actor_name,
+                    "actor_roles": actor_roles,
+                    "channel": channel,
+                    "ip": ip,
+                    "user_agent": user_agent,
+                    "request_id": request_id,
+                    "action": action,
+                    "object_type": object_type,
+                    "object_id": object_id,
+                    "before": None if before is None else loads(before),
+                    "after": None if after is None else loads(after),
+                    "reason": reason,
+                }
+            ).encode()
+        ).digest()
+        if content.hex() != digest and not scanner.found:
             scanner.report(
                 "edited",
                 f"entry #{entry_id} (sequence {sequence}) was edited: its content no longer "
@@ -260,12 +340,12 @@ def audit_verify() -> VerifyResult:
                 entry_id,
                 sequence,
             )
-        leaf = entry_leaf_hash(sequence, entry_id, content_hash)
-        if leaf != stored_leaf and not scanner.found and content_hash == digest:
+        leaf = sha256(b"\x00" + pack(sequence, entry_id) + content).digest()
+        if leaf != stored_leaf and not scanner.found and content.hex() == digest:
             scanner.leaf_mismatch(sequence, entry_id, digest, stored_leaf)
-        scanner.remember(sequence, entry_id)
+        remember((sequence, entry_id))
         # the tree as it should be: built from the recomputed leaves
-        for level, index, value in state.append(leaf):
+        for level, index, value in append(leaf):
             expected_nodes[(level, index)] = value
         expected = sequence + 1
         if state.size in wanted_sizes:
@@ -308,11 +388,16 @@ def known_public_keys() -> dict[str, bytes]:
     """Public keys of the current and retired master keys, by key id."""
     masters = [bytes(settings.CPMS_MASTER_KEY)]
     masters += [bytes(key) for key in getattr(settings, "CPMS_MASTER_KEYS_RETIRED", []) or []]
+    return dict(_public_keys_of(tuple(masters)))
+
+
+@functools.lru_cache(maxsize=8)
+def _public_keys_of(masters: tuple[bytes, ...]) -> tuple[tuple[str, bytes], ...]:
     keys = {}
     for master in masters:
         public = signing.public_key_bytes(signing.private_key_from_master(master))
         keys[signing.key_id(public)] = public
-    return keys
+    return tuple(keys.items())
 
 
 def _check_checkpoints(

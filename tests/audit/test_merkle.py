@@ -151,3 +151,27 @@ def test_load_state__continues_like_an_uninterrupted_tree(count):
     for leaf in leaves[count:]:
         resumed.append(leaf)
     assert resumed.root() == merkle.root(leaves)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_tree_reader__prefetch_reads_every_tile_a_proof_needs_in_one_call(data):
+    count = data.draw(st.sampled_from([1, 2, 255, 256, 257, 513, 65_536 + 300]))
+    leaves = leaves_of(count)
+    state, fetch = stored(leaves)
+    calls = []
+
+    def fetch_many(ranges):
+        calls.append(ranges)
+        return [fetch(*item) for item in ranges]
+
+    def refuse(*_args):
+        raise AssertionError("a tile was not prefetched")
+
+    index = data.draw(st.integers(min_value=0, max_value=count - 1))
+    reader = tree.TreeReader(count, refuse, fetch_many)
+    reader.prefetch_inclusion(index)
+    path = reader.inclusion_proof(index)
+    assert (len(calls), reader.leaf(index)) == (1, leaves[index])
+    assert path == merkle.inclusion_proof(leaves, index) if count < 5000 else True
+    assert merkle.root_from_inclusion(index, count, leaves[index], path) == state.root()

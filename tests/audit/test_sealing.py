@@ -24,10 +24,8 @@ def test_audit_seal__assigns_gap_free_sequences_in_batches(make_entries):
     assert (result.sealed, result.tree_size, result.checkpoint) == (700, 700, None)
     leaves = list(AuditLeaf.objects.order_by("sequence").values_list("sequence", "entry_id"))
     assert leaves == [(index, entry.pk) for index, entry in enumerate(entries)]
-    assert list(AuditNode.objects.order_by("index").values_list("level", "index")) == [
-        (8, 0),
-        (8, 1),
-    ]
+    nodes = list(AuditNode.objects.order_by("level", "index").values_list("level", "index"))
+    assert nodes == [(4, index) for index in range(700 // 16)] + [(8, 0), (8, 1)]
     assert AuditCheckpoint.objects.count() == 0
 
 
