@@ -17,6 +17,7 @@ from cpms.access.api import router as access_router
 from cpms.approvals.api import router as approvals_router
 from cpms.audit.api import router as audit_router
 from cpms.core.errors import CpmsError, error_body
+from cpms.customers.api import router as customers_router
 from cpms.privacy.api import router as privacy_router
 from cpms.users.api import router as users_router
 from cpms.users.auth import api_auth, authenticated_user
@@ -118,3 +119,4 @@ api.add_router("/access/", access_router)
 api.add_router("/approvals/", approvals_router)
 api.add_router("/audit/", audit_router)
 api.add_router("/privacy/", privacy_router)
+api.add_router("/customers/", customers_router)

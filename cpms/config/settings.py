@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "cpms.access",
     "cpms.privacy",
     "cpms.approvals",
+    "cpms.customers",
     "cpms.console",
     *CONFIG.extra_apps,  # test and benchmark fixture apps only (CPMS_EXTRA_APPS)
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("access/", include("cpms.access.urls")),
     path("privacy/", include("cpms.privacy.urls")),
     path("approvals/", include("cpms.approvals.urls")),
+    path("customers/", include("cpms.customers.urls")),
     path("users/", include("cpms.users.urls")),
     path("", include("cpms.console.urls")),
 ]
