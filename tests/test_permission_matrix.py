@@ -35,10 +35,13 @@ class Rule:
     who: str | tuple[str, ...]  # PUBLIC | AUTH | STAFF | MAKER+perms | permission codes (any of)
     method: str = "GET"
     skip: str = ""  # why the generic matrix does not apply (tested in its own module)
+    scoped: bool = False  # the object is outside the out_of_branch persona's scope (404)
 
     def allows(self, persona: str, user: User | None, world: dict) -> bool:
         if self.who == PUBLIC:
             return True
+        if self.scoped and persona == "out_of_branch":
+            return False
         if user is None:
             return False
         if self.who == AUTH:
@@ -99,6 +102,13 @@ CONSOLE: dict[str, Rule] = {
     "audit:verify": Rule(("audit.verify",), "POST"),
     "privacy:keys": Rule(("keys.manage",)),
     "privacy:reveal": Rule(("pii.reveal",), "POST", skip="needs a protected record: tests/privacy"),
+    "customers:list": Rule(("customers.view",)),
+    "customers:create": Rule(("customers.manage",)),
+    "customers:detail": Rule(("customers.view",), scoped=True),
+    "customers:edit": Rule(("customers.manage",), scoped=True),
+    "customers:status": Rule(("customers.manage",), "POST", scoped=True),
+    "customers:consent-grant": Rule(("customers.manage",), "POST", scoped=True),
+    "customers:consent-withdraw": Rule(("customers.manage",), "POST", scoped=True),
 }
 
 API: dict[tuple[str, str], Rule] = {
@@ -136,6 +146,20 @@ API: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/checkpoints"): Rule(("audit.view",)),
     ("GET", "/api/v1/audit/public-key"): Rule(("audit.view",)),
     ("POST", "/api/v1/privacy/reveal"): Rule(("pii.reveal",), "POST"),
+    ("GET", "/api/v1/customers/"): Rule(("customers.view",)),
+    ("POST", "/api/v1/customers/"): Rule(("customers.manage",), "POST"),
+    ("GET", "/api/v1/customers/{customer_id}"): Rule(("customers.view",), scoped=True),
+    ("PATCH", "/api/v1/customers/{customer_id}"): Rule(("customers.manage",), "PATCH", scoped=True),
+    ("POST", "/api/v1/customers/{customer_id}/status"): Rule(
+        ("customers.manage",), "POST", scoped=True
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/consents"): Rule(("customers.view",), scoped=True),
+    ("POST", "/api/v1/customers/{customer_id}/consents"): Rule(
+        ("customers.manage",), "POST", scoped=True
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/consents/{consent_id}/withdraw"): Rule(
+        ("customers.manage",), "POST", scoped=True
+    ),
 }
 
 PERSONAS = ["anonymous", *DefaultRole.values, "out_of_branch"]
@@ -150,6 +174,16 @@ WRITE_BODIES = {
     "/api/v1/approvals/requests/{request_id}/cancel": {"reason": "matrix"},
     "/api/v1/approvals/policies/{action}": {"approvers_required": 2},
     "/api/v1/privacy/reveal": {"target": "users.user:1", "field": "email", "reason": "matrix"},
+    "/api/v1/customers/": {
+        "kind": "organisation",
+        "legal_name": "Matrix Ltd",
+        "identity_kind": "uscc",
+        "identity_number": "91350100M000100Y43",
+    },
+    "/api/v1/customers/{customer_id}": {"segment": "matrix"},
+    "/api/v1/customers/{customer_id}/status": {"status": "dormant", "reason": "matrix"},
+    "/api/v1/customers/{customer_id}/consents": {"purpose": "marketing", "channel": "api"},
+    "/api/v1/customers/{customer_id}/consents/{consent_id}/withdraw": {"channel": "api"},
 }
 
 
@@ -207,9 +241,28 @@ def world(db, make_user, branch):
         reason="matrix",
     ).request
     from cpms.audit.services import audit_seal
+    from cpms.customers.services import consent_grant, customer_register
 
+    customer = customer_register(
+        actor=users[DefaultRole.RELATIONSHIP_MANAGER],
+        data={
+            "kind": "organisation",
+            "legal_name": "矩阵测试有限公司",
+            "identity_kind": "uscc",
+            "identity_number": "91350100M000100Y43",
+            "relationship_manager_id": users[DefaultRole.RELATIONSHIP_MANAGER].pk,
+        },
+    )
+    consent = consent_grant(
+        actor=users[DefaultRole.RELATIONSHIP_MANAGER],
+        customer=customer,
+        purpose="service",
+        channel="branch",
+    )
     audit_seal(settle_seconds=0, checkpoint="force")  # so inclusion proofs exist
     return {
+        "customer": customer,
+        "consent": consent,
         "users": users,
         "target": target,
         "grant": grant,
@@ -235,6 +288,14 @@ def console_kwargs(name: str, world: dict) -> dict:
         "users:unlock": {"pk": world["target"].pk},
         "users:mfa-reset": {"pk": world["target"].pk},
         "users:token-revoke": {"prefix": "00000000"},
+        "customers:detail": {"pk": world["customer"].pk},
+        "customers:edit": {"pk": world["customer"].pk},
+        "customers:status": {"pk": world["customer"].pk},
+        "customers:consent-grant": {"pk": world["customer"].pk},
+        "customers:consent-withdraw": {
+            "pk": world["customer"].pk,
+            "consent_id": world["consent"].pk,
+        },
     }.get(name, {})
 
 
@@ -248,6 +309,8 @@ def api_path(path: str, world: dict) -> str:
         .replace("{action}", "access.role_grant")
         .replace("{entry_id}", str(world["entry"].pk))
         .replace("{prefix}", "00000000")
+        .replace("{customer_id}", str(world["customer"].pk))
+        .replace("{consent_id}", str(world["consent"].pk))
     )
 
 

@@ -57,3 +57,10 @@ class AuditAction(models.TextChoices):
     AUDIT_PROOF_ISSUED = "audit.proof_issued", _("Inclusion proof issued")
     EXPORT_DOWNLOADED = "export.downloaded", _("Export downloaded")
     REPORT_DOWNLOADED = "report.downloaded", _("Report downloaded")
+    # customers
+    CUSTOMER_CREATED = "customer.created", _("Customer registered")
+    CUSTOMER_UPDATED = "customer.updated", _("Customer updated")
+    CUSTOMER_ASSIGNED = "customer.assigned", _("Customer assigned")
+    CUSTOMER_STATUS_CHANGED = "customer.status_changed", _("Customer status changed")
+    CONSENT_GRANTED = "consent.granted", _("Consent granted")
+    CONSENT_WITHDRAWN = "consent.withdrawn", _("Consent withdrawn")

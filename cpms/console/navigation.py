@@ -61,3 +61,4 @@ NAVIGATION += (
 NAVIGATION += (NavItem("users:security", _("Account security"), "security", "users.unlock"),)
 NAVIGATION += (NavItem("privacy:keys", _("Encryption keys"), "privacy", "keys.manage"),)
 NAVIGATION += (NavItem("audit:entry-list", _("Audit trail"), "audit", permission="audit.view"),)
+NAVIGATION += (NavItem("customers:list", _("Customers"), "customers", permission="customers.view"),)

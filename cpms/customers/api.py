@@ -1,5 +1,148 @@
-"""API for customers, mounted at /api/v1/customers/ by cpms.config.api."""
+"""API for customers, mounted at /api/v1/customers/ by cpms.config.api. Personal data is always
+masked here; a clear value needs POST /api/v1/privacy/reveal (permission, reason, audited)."""
 
-from ninja import Router
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field as NinjaField
+from ninja import Query, Router, Schema, Status
+
+from cpms.access.checks import require_permission
+from cpms.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
+from cpms.customers import selectors, services
+from cpms.customers.choices import CustomerKind, CustomerStatus
+from cpms.customers.models import MANAGE_PERMISSION, VIEW_PERMISSION, Customer
+from cpms.customers.schemas import (
+    ConsentIn,
+    ConsentOut,
+    ConsentWithdrawIn,
+    CustomerData,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    StatusChangeIn,
+)
 
 router = Router(tags=["customers"])
+ORDERING = ("-pk",)
+
+
+class CustomerFilters(Schema):
+    q: str | None = NinjaField(
+        None, description="Name, pinyin, customer number, or an exact ID number, phone or email."
+    )
+    status: CustomerStatus | None = None
+    kind: CustomerKind | None = None
+    branch: int | None = None
+    limit: int = NinjaField(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
+    cursor: str | None = NinjaField(None, description="next_cursor of the previous page.")
+
+
+def _out(rows: Sequence[Customer]) -> list[dict[str, Any]]:
+    masked = selectors.customer_masked(rows)
+    items = []
+    for customer, pii in zip(rows, masked, strict=True):
+        item = {
+            name: getattr(customer, name)
+            for name in CustomerOut.model_fields
+            if name not in pii and name != "id"
+        }
+        item.update(id=customer.pk, **pii)
+        items.append(item)
+    return items
+
+
+@router.get("", response=CustomerPage, summary="List customers")
+def customer_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Any:
+    """Keyset-paginated like every list (`limit`, `cursor`, `next_cursor`); the page is built
+    here rather than by @paginate so its personal data is masked with one key query."""
+    require_permission(request.auth, VIEW_PERMISSION)
+    customers = selectors.customer_list(
+        user=request.auth,
+        q=filters.q,
+        status=filters.status,
+        branch=filters.branch,
+        kind=filters.kind,
+    )
+    rows, next_cursor = keyset_page(
+        customers, limit=filters.limit, cursor=filters.cursor, ordering=ORDERING
+    )
+    return {"items": _out(rows), "next_cursor": next_cursor}
+
+
+@router.post("", response={201: CustomerOut}, summary="Register a customer")
+def customer_register(request: HttpRequest, data: CustomerData) -> Any:
+    require_permission(request.auth, MANAGE_PERMISSION)
+    customer = services.customer_register(actor=request.auth, data=data)
+    return Status(201, _out([customer])[0])
+
+
+@router.get("/{customer_id}", response=CustomerOut, summary="One customer")
+def customer_get(request: HttpRequest, customer_id: int) -> Any:
+    require_permission(request.auth, VIEW_PERMISSION)
+    return _out([selectors.customer_get_for_user(user=request.auth, pk=customer_id)])[0]
+
+
+@router.patch("/{customer_id}", response=CustomerOut, summary="Change a customer")
+def customer_update(request: HttpRequest, customer_id: int, data: CustomerPatch) -> Any:
+    require_permission(request.auth, MANAGE_PERMISSION)
+    customer = selectors.customer_get_for_user(
+        user=request.auth, pk=customer_id, permission=MANAGE_PERMISSION
+    )
+    return _out([services.customer_update(actor=request.auth, customer=customer, data=data)])[0]
+
+
+@router.post("/{customer_id}/status", response=CustomerOut, summary="Change a customer's status")
+def customer_status_change(request: HttpRequest, customer_id: int, data: StatusChangeIn) -> Any:
+    require_permission(request.auth, MANAGE_PERMISSION)
+    customer = selectors.customer_get_for_user(
+        user=request.auth, pk=customer_id, permission=MANAGE_PERMISSION
+    )
+    customer = services.customer_status_change(
+        actor=request.auth, customer=customer, status=data.status, reason=data.reason
+    )
+    return _out([customer])[0]
+
+
+@router.get("/{customer_id}/consents", response=list[ConsentOut], summary="Consent history")
+def consent_list(request: HttpRequest, customer_id: int) -> Any:
+    require_permission(request.auth, VIEW_PERMISSION)
+    customer = selectors.customer_get_for_user(user=request.auth, pk=customer_id)
+    return list(selectors.consent_list(user=request.auth, customer=customer))
+
+
+@router.post("/{customer_id}/consents", response={201: ConsentOut}, summary="Record a consent")
+def consent_grant(request: HttpRequest, customer_id: int, data: ConsentIn) -> Any:
+    require_permission(request.auth, MANAGE_PERMISSION)
+    customer = selectors.customer_get_for_user(
+        user=request.auth, pk=customer_id, permission=MANAGE_PERMISSION
+    )
+    consent = services.consent_grant(
+        actor=request.auth,
+        customer=customer,
+        purpose=data.purpose,
+        channel=data.channel,
+        granted_at=data.granted_at,
+    )
+    return Status(201, consent)
+
+
+@router.post(
+    "/{customer_id}/consents/{consent_id}/withdraw",
+    response=ConsentOut,
+    summary="Withdraw a consent",
+)
+def consent_withdraw(
+    request: HttpRequest, customer_id: int, consent_id: int, data: ConsentWithdrawIn
+) -> Any:
+    require_permission(request.auth, MANAGE_PERMISSION)
+    customer = selectors.customer_get_for_user(
+        user=request.auth, pk=customer_id, permission=MANAGE_PERMISSION
+    )
+    consent = selectors.consent_get_for_user(user=request.auth, customer=customer, pk=consent_id)
+    return services.consent_withdraw(
+        actor=request.auth, consent=consent, channel=data.channel, reason=data.reason
+    )

@@ -6,3 +6,11 @@ class CustomersConfig(AppConfig):
     name = "cpms.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from cpms.access import scopes
+        from cpms.customers.models import Customer
+
+        scopes.register(
+            Customer, branch="branch_id", assigned="relationship_manager_id", self="portal_user_id"
+        )

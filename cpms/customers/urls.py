@@ -1,5 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cpms.customers import views
 
 app_name = "customers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_create, name="create"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/status", views.customer_status, name="status"),
+    path("<int:pk>/consents", views.consent_grant, name="consent-grant"),
+    path(
+        "<int:pk>/consents/<int:consent_id>/withdraw",
+        views.consent_withdraw,
+        name="consent-withdraw",
+    ),
+]

@@ -1,0 +1,111 @@
+"""Scoped reads of the customer registry. Every function takes the acting user first."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from cpms.access.scopes import get_for_user, scoped
+from cpms.audit.models import AuditEntry
+from cpms.audit.selectors import entry_list
+from cpms.core import crypto
+from cpms.customers.models import VIEW_PERMISSION, Consent, Customer
+from cpms.privacy.protected import blind_root_or_none, field_of, index_of, pii_masked_many
+
+OBJECT_TYPE = "customers.customer"
+MASKED_FIELDS = ("identity_number", "phone", "email", "address")
+# something typed into the search box that may be an identity number or a phone number
+_IDENTIFIER = re.compile(r"^[0-9A-Za-z+\-\s]{5,40}$")
+
+
+def _exact_pii(q: str) -> Q | None:
+    """Exact matches through the blind indexes (the clear value never reaches the database)."""
+    root = blind_root_or_none()
+    if root is None:
+        return None
+    names = (
+        ["email"] if "@" in q else (["identity_number", "phone"] if _IDENTIFIER.match(q) else [])
+    )
+    condition: Q | None = None
+    for name in names:
+        spec = field_of(Customer, name)
+        if not crypto.NORMALISERS[spec.kind](q):
+            continue
+        part = Q(**{spec.index: index_of(Customer, name, q, root)})
+        condition = part if condition is None else condition | part
+    return condition
+
+
+def customer_list(
+    *,
+    user: Any,
+    q: str | None = None,
+    status: str | None = None,
+    branch: int | None = None,
+    kind: str | None = None,
+    permission: str = VIEW_PERMISSION,
+) -> QuerySet[Customer]:
+    """Customers the user may see. `q` matches the customer number, the name or its pinyin
+    (full or initials, anywhere in it), or exactly an identity number, phone or email."""
+    customers = scoped(Customer.objects.all(), user=user, permission=permission)
+    q = unicodedata.normalize("NFKC", q or "").strip()
+    if q:
+        condition = Q(legal_name__icontains=q) | Q(customer_number__iexact=q)
+        compact = re.sub(r"\s+", "", q).lower()
+        if compact.isascii() and compact.isalpha():
+            condition |= Q(name_pinyin__icontains=compact)
+        exact = _exact_pii(q)
+        if exact is not None:
+            condition |= exact
+        customers = customers.filter(condition)
+    if status:
+        customers = customers.filter(status=status)
+    if branch:
+        customers = customers.filter(branch_id=branch)
+    if kind:
+        customers = customers.filter(kind=kind)
+    return customers.select_related("branch", "relationship_manager")
+
+
+def customer_get_for_user(*, user: Any, pk: Any, permission: str = VIEW_PERMISSION) -> Customer:
+    """One customer; NotFound when it is missing or outside the user's scope."""
+    return get_for_user(
+        Customer.objects.select_related("branch", "relationship_manager"),
+        user=user,
+        pk=pk,
+        permission=permission,
+    )
+
+
+def customer_masked(rows: Sequence[Customer]) -> list[dict[str, str]]:
+    """Masked personal data of a page of customers (one key query)."""
+    return pii_masked_many(list(rows), MASKED_FIELDS)
+
+
+def consent_list(*, user: Any, customer: Customer) -> QuerySet[Consent]:
+    """The consent history of a customer the caller already fetched through scope."""
+    customer_get_for_user(user=user, pk=customer.pk)
+    return customer.consents.select_related("granted_by", "withdrawn_by").order_by(
+        "-granted_at", "-pk"
+    )
+
+
+def consent_get_for_user(*, user: Any, customer: Customer, pk: Any) -> Consent:
+    from cpms.core.errors import NotFound
+
+    consent = consent_list(user=user, customer=customer).filter(pk=pk).first()
+    if consent is None:
+        raise NotFound()
+    return consent
+
+
+def customer_history(*, user: Any, customer: Customer) -> QuerySet[AuditEntry]:
+    """Audit entries about a customer (read-only), newest first."""
+    customer_get_for_user(user=user, pk=customer.pk)
+    return entry_list(
+        user=user, filters={"object_type": OBJECT_TYPE, "object_id": str(customer.pk)}
+    ).order_by("-pk")

@@ -1,0 +1,256 @@
+"""Console pages of the customer registry: list with search, detail with tabs, forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cpms.access.checks import user_has_permission
+from cpms.core.errors import CpmsError, NotFound, ValidationFailed
+from cpms.core.pagination import keyset_page
+from cpms.customers import selectors, services
+from cpms.customers.choices import CustomerKind, CustomerStatus
+from cpms.customers.forms import ConsentForm, ConsentWithdrawForm, CustomerForm, StatusForm
+from cpms.customers.models import MANAGE_PERMISSION, VIEW_PERMISSION, Customer
+from cpms.users.models import Branch
+
+PAGE_SIZE = 25
+TABS = ("profile", "consents", "history")
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.is_staff or not user_has_permission(request.user, permission):
+        raise PermissionDenied
+
+
+def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -> Customer:
+    try:
+        return selectors.customer_get_for_user(user=request.user, pk=pk, permission=permission)
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+def _error_text(exc: CpmsError) -> str:
+    details = "; ".join(str(value) for value in exc.fields.values())
+    return f"{exc.message} {details}".strip()
+
+
+@login_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    _require(request, VIEW_PERMISSION)
+    q = (request.GET.get("q") or "").strip()[:100]
+    status = request.GET.get("status") or ""
+    kind = request.GET.get("kind") or ""
+    branch = request.GET.get("branch") or ""
+    customers = selectors.customer_list(
+        user=request.user,
+        q=q,
+        status=status if status in CustomerStatus.values else None,
+        kind=kind if kind in CustomerKind.values else None,
+        branch=int(branch) if branch.isdigit() else None,
+    )
+    try:
+        rows, next_cursor = keyset_page(
+            customers, limit=PAGE_SIZE, cursor=request.GET.get("cursor") or None, ordering=("-pk",)
+        )
+    except CpmsError as exc:
+        raise Http404 from exc
+    masked = selectors.customer_masked(rows)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "section": "customers",
+            "rows": list(zip(rows, masked, strict=True)),
+            "next_cursor": next_cursor,
+            "query": query.urlencode(),
+            "q": q,
+            "status": status,
+            "kind": kind,
+            "branch": branch,
+            "statuses": CustomerStatus.choices,
+            "kinds": CustomerKind.choices,
+            "branches": Branch.objects.filter(is_active=True).order_by("code"),
+            "can_manage": user_has_permission(request.user, MANAGE_PERMISSION),
+        },
+    )
+
+
+@login_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, VIEW_PERMISSION)
+    customer = _visible(request, pk)
+    tab = request.GET.get("tab") or "profile"
+    if tab not in TABS:
+        raise Http404
+    context: dict[str, Any] = {
+        "section": "customers",
+        "customer": customer,
+        "tab": tab,
+        "tabs": TABS,
+        "can_manage": user_has_permission(request.user, MANAGE_PERMISSION),
+    }
+    if tab == "consents":
+        context["consents"] = selectors.consent_list(user=request.user, customer=customer)
+        context["consent_form"] = ConsentForm()
+        context["withdraw_form"] = ConsentWithdrawForm()
+    elif tab == "history":
+        entries, next_cursor = keyset_page(
+            selectors.customer_history(user=request.user, customer=customer),
+            limit=PAGE_SIZE,
+            cursor=request.GET.get("cursor") or None,
+            ordering=("-pk",),
+        )
+        context["entries"] = entries
+        context["next_cursor"] = next_cursor
+    else:
+        context["status_form"] = StatusForm()
+    return render(request, "customers/detail.html", context)
+
+
+def _apply_errors(form: CustomerForm, exc: CpmsError) -> None:
+    for name, message in exc.fields.items():
+        form.add_error(name if name in form.fields else None, str(message))
+    if not exc.fields:
+        form.add_error(None, exc.message)
+
+
+@login_required
+def customer_create(request: HttpRequest) -> HttpResponse:
+    _require(request, MANAGE_PERMISSION)
+    initial = {"branch_id": request.user.branch_id, "relationship_manager_id": request.user.pk}
+    form = CustomerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_register(actor=request.user, data=form.data_for_service())
+        except CpmsError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Customer registered."))
+            for warning in customer.data_warnings:
+                messages.warning(request, warning["message"])
+            return redirect("customers:detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {"section": "customers", "form": form, "title": _("Register a customer")},
+    )
+
+
+@login_required
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, MANAGE_PERMISSION)
+    customer = _visible(request, pk, MANAGE_PERMISSION)
+    initial = {
+        name: getattr(customer, name)
+        for name in (
+            "legal_name",
+            "identity_kind",
+            "identity_country",
+            "date_of_birth",
+            "relationship_manager_id",
+            "kyc_status",
+            "kyc_reviewed_at",
+            "risk_rating",
+            "segment",
+        )
+    }
+    initial["branch_id"] = customer.branch_id
+    initial["tags"] = ", ".join(customer.tags)
+    form = CustomerForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(
+                actor=request.user, customer=customer, data=form.data_for_service()
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        except CpmsError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Customer updated."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {
+            "section": "customers",
+            "form": form,
+            "customer": customer,
+            "title": _("Edit customer %(number)s") % {"number": customer.customer_number},
+        },
+    )
+
+
+@login_required
+@require_POST
+def customer_status(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, MANAGE_PERMISSION)
+    customer = _visible(request, pk, MANAGE_PERMISSION)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a status and give a reason."))
+    else:
+        try:
+            services.customer_status_change(
+                actor=request.user,
+                customer=customer,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            )
+        except CpmsError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Status changed."))
+    return redirect("customers:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, MANAGE_PERMISSION)
+    customer = _visible(request, pk, MANAGE_PERMISSION)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a purpose and a channel."))
+    else:
+        try:
+            services.consent_grant(actor=request.user, customer=customer, **form.cleaned_data)
+        except CpmsError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Consent recorded."))
+    return redirect(f"{redirect('customers:detail', pk=pk).url}?tab=consents")
+
+
+@login_required
+@require_POST
+def consent_withdraw(request: HttpRequest, pk: int, consent_id: int) -> HttpResponse:
+    _require(request, MANAGE_PERMISSION)
+    customer = _visible(request, pk, MANAGE_PERMISSION)
+    try:
+        consent = selectors.consent_get_for_user(
+            user=request.user, customer=customer, pk=consent_id
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    form = ConsentWithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the channel of the withdrawal."))
+    else:
+        try:
+            services.consent_withdraw(actor=request.user, consent=consent, **form.cleaned_data)
+        except CpmsError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Consent withdrawn."))
+    return redirect(f"{redirect('customers:detail', pk=pk).url}?tab=consents")
