@@ -15,6 +15,26 @@ class ActionField(models.CharField):
         return name, "django.db.models.CharField", args, kwargs
 
 
+# The stored columns of an entry, in the order the raw INSERT and the verifier use them.
+ENTRY_COLUMNS = (
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "actor_roles",
+    "channel",
+    "ip",
+    "user_agent",
+    "request_id",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "reason",
+    "entry_hash",
+)
+
+
 class AuditEntry(models.Model):
     """One append-only audit record. Written only by `audit.services.audit_record`, inside the
     transaction of the change it records. The database refuses UPDATE and DELETE on this table.

@@ -20,6 +20,7 @@ from cpms.audit.canonical import (  # noqa: F401 (entry_payload re-exported)
     entry_payload,
 )
 from cpms.audit.choices import AuditAction
+from cpms.audit.models import ENTRY_COLUMNS as _ENTRY_COLUMNS
 from cpms.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditNode
 from cpms.audit.selectors import fetch_units, sealed_size
 from cpms.core import context
@@ -55,23 +56,6 @@ def _actor_roles(actor: Any) -> str:
 
 
 _ENTRY_TABLE = AuditEntry._meta.db_table
-_ENTRY_COLUMNS = (
-    "created_at",
-    "actor_id",
-    "actor_name",
-    "actor_roles",
-    "channel",
-    "ip",
-    "user_agent",
-    "request_id",
-    "action",
-    "object_type",
-    "object_id",
-    "before",
-    "after",
-    "reason",
-    "entry_hash",
-)
 _INSERT_SQL = {
     # one prepared statement, parameters in _ENTRY_COLUMNS order
     "sqlite": f'INSERT INTO "{_ENTRY_TABLE}" ({", ".join(_ENTRY_COLUMNS)}) '  # noqa: S608

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.db import connection
 
 from cpms.audit import merkle, signing, tree
+from cpms.audit.models import ENTRY_COLUMNS as _ENTRY_COLUMNS
 from cpms.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditNode
 
 CHUNK = 5000
@@ -110,23 +111,6 @@ else:
 
 
 _LEAF_COLUMNS = ("sequence", "leaf_hash", "entry_id")
-_ENTRY_COLUMNS = (
-    "created_at",
-    "actor_id",
-    "actor_name",
-    "actor_roles",
-    "channel",
-    "ip",
-    "user_agent",
-    "request_id",
-    "action",
-    "object_type",
-    "object_id",
-    "before",
-    "after",
-    "reason",
-    "entry_hash",
-)
 
 
 def _rows_sql() -> str:
