@@ -21,7 +21,6 @@ WRITES = {
 
 EXEMPT = {
     "core/services.py:heartbeat_record": "operational telemetry of the scheduler, every minute",
-    "users/services.py:roles_ensure": "idempotent seeding of role groups (no change of access)",
     "users/services.py:token_authenticate": "last-use timestamp of a token (telemetry)",
     "users/services.py:token_authenticate_record": "last-use timestamp of a token (telemetry)",
     "audit/services.py:audit_record": "it is the audit trail",

@@ -12,19 +12,13 @@ from django.views.decorators.http import require_POST
 
 from cpms.access import selectors, services
 from cpms.access.checks import user_has_permission
+from cpms.access.console import require_staff
 from cpms.access.forms import ConflictForm, GrantForm, RevokeForm, RoleForm
 from cpms.access.models import Grant
 from cpms.access.permissions import AREAS, PERMISSIONS
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.errors import PermissionDenied as CpmsPermissionDenied
 from cpms.users.reauth import is_recently_authenticated, reauth_url
-
-
-def _require(request: HttpRequest, *codes: str) -> None:
-    if not request.user.is_staff or not any(
-        user_has_permission(request.user, code) for code in codes
-    ):
-        raise DjangoPermissionDenied
 
 
 def _reauth_needed(request: HttpRequest) -> HttpResponse | None:
@@ -45,7 +39,7 @@ def _form_errors(form, error: CpmsError) -> None:
 
 @login_required
 def role_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "roles.manage", "users.view")
+    require_staff(request, "roles.manage", "users.view")
     return render(
         request,
         "access/role_list.html",
@@ -59,7 +53,7 @@ def role_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def role_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
-    _require(request, "roles.manage")
+    require_staff(request, "roles.manage")
     if reauth := _reauth_needed(request):
         return reauth
     role = None
@@ -115,7 +109,7 @@ def role_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
 
 @login_required
 def staff_grants(request: HttpRequest, user_id: int) -> HttpResponse:
-    _require(request, "roles.manage", "users.view")
+    require_staff(request, "roles.manage", "users.view")
     try:
         subject = selectors.staff_get_for_user(user=request.user, pk=user_id)
     except NotFound as exc:
@@ -171,7 +165,7 @@ def staff_grants(request: HttpRequest, user_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
-    _require(request, "roles.manage")
+    require_staff(request, "roles.manage")
     if reauth := _reauth_needed(request):
         return reauth
     grant = selectors.grant_list(user=request.user).filter(pk=grant_id).first()
@@ -194,7 +188,7 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
 
 @login_required
 def staff_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "roles.manage", "users.view")
+    require_staff(request, "roles.manage", "users.view")
     return render(
         request,
         "access/staff_list.html",
@@ -207,7 +201,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def conflicts(request: HttpRequest) -> HttpResponse:
-    _require(request, "roles.manage", "users.view")
+    require_staff(request, "roles.manage", "users.view")
     can_manage = user_has_permission(request.user, "roles.manage")
     form = ConflictForm(request.POST or None)
     if request.method == "POST":
@@ -243,7 +237,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def conflict_remove(request: HttpRequest, conflict_id: int) -> HttpResponse:
-    _require(request, "roles.manage")
+    require_staff(request, "roles.manage")
     if reauth := _reauth_needed(request):
         return reauth
     try:

@@ -7,27 +7,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cpms.access.checks import user_has_permission
+from cpms.access.console import require_staff
 from cpms.audit import selectors, services
 from cpms.audit.choices import AuditAction
 from cpms.core.errors import CpmsError
 from cpms.core.pagination import keyset_page
 
 PAGE_SIZE = 50
-
-
-def _require(request: HttpRequest, *codes: str) -> None:
-    """Staff holding at least one of the permissions."""
-    if not request.user.is_staff or not any(
-        user_has_permission(request.user, code) for code in codes
-    ):
-        raise PermissionDenied
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -37,7 +29,7 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 @login_required
 @require_GET
 def entry_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "audit.view")
+    require_staff(request, "audit.view")
     filters = _filters(request)
     error = None
     entries: list[Any] = []
@@ -89,7 +81,7 @@ def _csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
 @login_required
 @require_GET
 def entry_export(request: HttpRequest) -> HttpResponse:
-    _require(request, "audit.export")
+    require_staff(request, "audit.export")
     filters = _filters(request)
     try:
         selectors.clean_filters(filters)
@@ -121,14 +113,14 @@ def _status_page(request: HttpRequest, result: Any = None) -> HttpResponse:
 @login_required
 @require_GET
 def status(request: HttpRequest) -> HttpResponse:
-    _require(request, "audit.view", "audit.verify")
+    require_staff(request, "audit.view", "audit.verify")
     return _status_page(request)
 
 
 @login_required
 @require_POST
 def verify(request: HttpRequest) -> HttpResponse:
-    _require(request, "audit.verify")
+    require_staff(request, "audit.verify")
     result = selectors.audit_verify(user=request.user)
     services.audit_verification_record(actor=request.user, result=result)
     return _status_page(request, result)

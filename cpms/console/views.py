@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from cpms.access.console import require_staff
 from cpms.console.selectors import dashboard_counts as select_dashboard_counts
 from cpms.users import selectors as user_selectors
 
 
-def _require_staff(request: HttpRequest) -> None:
-    if not request.user.is_staff:
-        raise PermissionDenied
-
-
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request)
     return render(
         request,
         "console/dashboard.html",
@@ -29,7 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard_counts(request: HttpRequest) -> HttpResponse:
     """HTMX partial polled by the dashboard so the counts stay live."""
-    _require_staff(request)
+    require_staff(request)
     return render(
         request,
         "console/partials/_counts.html",
@@ -39,7 +34,7 @@ def dashboard_counts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def staff(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request)
     return render(
         request,
         "console/staff.html",

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
+from cpms.access.console import require_staff
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
 from cpms.core.pagination import keyset_page
 from cpms.customers import selectors, services
@@ -23,11 +23,6 @@ from cpms.users.models import Branch
 
 PAGE_SIZE = 25
 TABS = ("profile", "consents", "history")
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.is_staff or not user_has_permission(request.user, permission):
-        raise PermissionDenied
 
 
 def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -> Customer:
@@ -44,7 +39,7 @@ def _error_text(exc: CpmsError) -> str:
 
 @login_required
 def customer_list(request: HttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    require_staff(request, VIEW_PERMISSION)
     q = (request.GET.get("q") or "").strip()[:100]
     status = request.GET.get("status") or ""
     kind = request.GET.get("kind") or ""
@@ -87,7 +82,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    require_staff(request, VIEW_PERMISSION)
     customer = _visible(request, pk)
     tab = request.GET.get("tab") or "profile"
     if tab not in TABS:
@@ -126,7 +121,7 @@ def _apply_errors(form: CustomerForm, exc: CpmsError) -> None:
 
 @login_required
 def customer_create(request: HttpRequest) -> HttpResponse:
-    _require(request, MANAGE_PERMISSION)
+    require_staff(request, MANAGE_PERMISSION)
     initial = {"branch_id": request.user.branch_id, "relationship_manager_id": request.user.pk}
     form = CustomerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -148,7 +143,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, MANAGE_PERMISSION)
+    require_staff(request, MANAGE_PERMISSION)
     customer = _visible(request, pk, MANAGE_PERMISSION)
     initial = {
         name: getattr(customer, name)
@@ -194,7 +189,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def customer_status(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, MANAGE_PERMISSION)
+    require_staff(request, MANAGE_PERMISSION)
     customer = _visible(request, pk, MANAGE_PERMISSION)
     form = StatusForm(request.POST)
     if not form.is_valid():
@@ -217,7 +212,7 @@ def customer_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, MANAGE_PERMISSION)
+    require_staff(request, MANAGE_PERMISSION)
     customer = _visible(request, pk, MANAGE_PERMISSION)
     form = ConsentForm(request.POST)
     if not form.is_valid():
@@ -235,7 +230,7 @@ def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def consent_withdraw(request: HttpRequest, pk: int, consent_id: int) -> HttpResponse:
-    _require(request, MANAGE_PERMISSION)
+    require_staff(request, MANAGE_PERMISSION)
     customer = _visible(request, pk, MANAGE_PERMISSION)
     try:
         consent = selectors.consent_get_for_user(

@@ -10,19 +10,15 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from cpms.access.checks import require_permission
+from cpms.access.console import require_staff
 from cpms.core.errors import CpmsError, PermissionDenied
 from cpms.privacy import selectors, services
 from cpms.privacy.protected import ERASED
 
 
-def _require_staff(request: HttpRequest) -> None:
-    if not request.user.is_staff:
-        raise DjangoPermissionDenied
-
-
 @login_required
 def keys_status(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request)
     try:
         require_permission(request.user, "keys.manage")
     except PermissionDenied as exc:
@@ -40,7 +36,7 @@ def reveal(request: HttpRequest) -> HttpResponse:
     """HTMX POST (target, field, reason) -> the revealed-value partial. Refusals render the same
     partial with the message; HTMX requests get status 200 so the message is swapped in, other
     clients get the error's status."""
-    _require_staff(request)
+    require_staff(request)
     target = request.POST.get("target", "")[:200]
     field = request.POST.get("field", "")[:64]
     reason = request.POST.get("reason", "")[:500]

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,11 +27,6 @@ MAX_TOKEN_DAYS = 3650
 def token_hash(token: str) -> str:
     """Tokens carry 256 random bits, so a fast hash is enough to make the stored value useless."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def roles_ensure() -> list[Group]:
-    """Create the default role groups that do not exist yet; never renames or removes."""
-    return [Group.objects.get_or_create(name=role.value)[0] for role in Role]
 
 
 def branch_ensure(*, actor: User | None, code: str, name: str, city: str = "") -> Branch:

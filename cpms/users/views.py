@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cpms.access.checks import user_has_permission
+from cpms.access.console import require_staff
 from cpms.core.errors import CpmsError
 from cpms.core.middleware import client_ip
 from cpms.users import security, selectors, services, sessions
@@ -47,11 +48,6 @@ def _throttled_message() -> str:
 
 def _dashboard() -> str:
     return reverse("console:dashboard")
-
-
-def _require_staff(request: HttpRequest) -> None:
-    if not request.user.is_staff:
-        raise DjangoPermissionDenied
 
 
 # ---------------------------------------------------------------- sign-in and sign-out
@@ -292,7 +288,7 @@ def _token_page(request: HttpRequest, form: TokenCreateForm, issued: Any = None)
 
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request)
     return _token_page(request, TokenCreateForm())
 
 
@@ -300,7 +296,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require_recent_authentication
 def token_create(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request)
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
         return _token_page(request, form)
@@ -322,7 +318,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
-    _require_staff(request)
+    require_staff(request)
     token = selectors.token_list(user=request.user).filter(prefix=prefix).first()
     if token is None:
         raise Http404

@@ -29,7 +29,7 @@ pytestmark = [
         reason="needs PostgreSQL: threads cannot share the in-memory SQLite database",
     ),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("audit_flushable"),
+    pytest.mark.usefixtures("audit_flushable", "reseeded"),
 ]
 
 
@@ -59,7 +59,6 @@ def _race(approvers: list, request_id: int) -> list[str]:
 
 
 def _setup(approvers_required: int, checkers: int) -> tuple[FakeOperation, ApprovalRequest, list]:
-    user_services.roles_ensure()
     branch = user_services.branch_ensure(actor=None, code="RACE0", name="竞争分行")
     fake = FakeOperation()
     registry.register(TEST_ACTION, execute=fake.execute, describe=fake.describe, replace=True)
