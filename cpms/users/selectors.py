@@ -35,6 +35,25 @@ def token_list(*, user: User | None = None) -> QuerySet[ApiToken]:
     return tokens if user is None else tokens.filter(user=user)
 
 
+def token_list_visible(*, user: User, owner: str | None = None) -> QuerySet[ApiToken]:
+    """The caller's own tokens, or another user's with `tokens.manage` (404 if unknown)."""
+    return token_list(user=token_owner_for(user=user, owner=owner))
+
+
+def token_owner_for(*, user: User, owner: str | None) -> User:
+    """Whom a token is created for: the caller, or (with `tokens.manage`) another user."""
+    if owner is None or owner == user.username:
+        return user
+    from cpms.access.checks import require_permission
+    from cpms.core.errors import NotFound
+
+    require_permission(user, "tokens.manage")
+    subject = User.objects.filter(username=owner).first()
+    if subject is None:
+        raise NotFound()
+    return subject
+
+
 def role_labels(user: User) -> list[str]:
     labels = dict(Role.choices)
     return [str(labels[group.name]) for group in user.groups.all() if group.name in labels]

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.core.errors import NotFound, ValidationFailed
+from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
-from cpms.users.scopes import scopes_normalise
+from cpms.users.scopes import scopes_cover, scopes_normalise
 
 TOKEN_PREFIX = "cpms"  # noqa: S105 (a public marker, not a secret)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -118,10 +118,22 @@ def token_create(
     name: str = "",
     expires_days: int | None = None,
     scopes: Sequence[str] | None = None,
+    via_token: ApiToken | None = None,
 ) -> IssuedToken:
     """A new token for `user`, printed once. `scopes` default to ["*:read"] (read everywhere);
-    see `users.scopes` for the grammar."""
+    see `users.scopes` for the grammar. A person needs `tokens.manage` to create a token for
+    someone else, and a token (`via_token`) can never mint one with scopes it lacks itself."""
     scopes = scopes_normalise(scopes)
+    if actor is not None and actor.pk != user.pk:
+        from cpms.access.checks import require_permission
+
+        require_permission(actor, "tokens.manage")
+    if via_token is not None and not scopes_cover(via_token.scopes, scopes):
+        raise PermissionDenied(
+            _("A token cannot create a token with scopes it does not have itself."),
+            code="token.scope_insufficient",
+            fields={"scopes": scopes, "token_scopes": list(via_token.scopes)},
+        )
     if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(
             fields={
