@@ -75,6 +75,7 @@ def api_client(staff, token_for) -> Client:
 SEED_MIGRATIONS = (
     ("cpms.users.migrations.0002_default_roles", "create_roles"),
     ("cpms.access.migrations.0002_default_roles", "forwards"),
+    ("cpms.access.migrations.0003_registry_permissions", "forwards"),
     ("cpms.approvals.migrations.0002_default_policies", "create_policies"),
 )
 

@@ -6,8 +6,9 @@ On every denial the test asserts that nothing changed (no audit entry, no row)."
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
-from dataclasses import dataclass
 
 import pytest
 from django.test import Client
@@ -21,45 +22,7 @@ from cpms.config.api import api
 from cpms.users import services as user_services
 from cpms.users.choices import Role as DefaultRole
 from cpms.users.models import ApiToken, User
-
-PUBLIC = "public"  # anyone
-AUTH = "auth"  # any signed-in user (staff or portal customer)
-STAFF = "staff"  # any signed-in member of staff
-MAKER = "maker"  # the maker of the approval request, or a holder of the given permissions
-INBOX = ("approvals.request", "approvals.decide", "approvals.configure")
-ACCESS_READ = ("users.view", "roles.manage")
-
-
-@dataclass(frozen=True)
-class Rule:
-    who: str | tuple[str, ...]  # PUBLIC | AUTH | STAFF | MAKER+perms | permission codes (any of)
-    method: str = "GET"
-    skip: str = ""  # why the generic matrix does not apply (tested in its own module)
-    scoped: bool = False  # the object is outside the out_of_branch persona's scope (404)
-
-    def allows(self, persona: str, user: User | None, world: dict) -> bool:
-        if self.who == PUBLIC:
-            return True
-        if self.scoped and persona == "out_of_branch":
-            return False
-        if user is None:
-            return False
-        if self.who == AUTH:
-            return True
-        if not user.is_staff:
-            return False
-        if self.who == STAFF:
-            return True
-        codes = self.who if isinstance(self.who, tuple) else (self.who,)
-        from cpms.access.checks import forget, user_has_permission
-
-        forget(user)
-        if MAKER in codes:
-            if user == world["request"].maker:
-                return True
-            codes = tuple(code for code in codes if code != MAKER)
-        return any(user_has_permission(user, code) for code in codes)
-
+from tests.permission_rules import ACCESS_READ, AUTH, INBOX, MAKER, PUBLIC, STAFF, Rule
 
 CONSOLE: dict[str, Rule] = {
     "console:login": Rule(PUBLIC, skip="sign-in flow: tests/users"),
@@ -187,6 +150,29 @@ WRITE_BODIES = {
 }
 
 
+def _extensions() -> list:
+    """Every `tests/<app>/matrix.py` (see tests/permission_rules.py)."""
+    import tests
+
+    found = []
+    for info in pkgutil.iter_modules(tests.__path__):
+        if not info.ispkg:
+            continue
+        try:
+            found.append(importlib.import_module(f"tests.{info.name}.matrix"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tests.{info.name}.matrix":
+                raise
+    return found
+
+
+EXTENSIONS = _extensions()
+for _ext in EXTENSIONS:
+    CONSOLE.update(getattr(_ext, "CONSOLE", {}))
+    API.update(getattr(_ext, "API", {}))
+    WRITE_BODIES.update(getattr(_ext, "WRITE_BODIES", {}))
+
+
 def console_url_names() -> set[str]:
     names: set[str] = set()
 
@@ -259,8 +245,7 @@ def world(db, make_user, branch):
         purpose="service",
         channel="branch",
     )
-    audit_seal(settle_seconds=0, checkpoint="force")  # so inclusion proofs exist
-    return {
+    world = {
         "customer": customer,
         "consent": consent,
         "users": users,
@@ -272,9 +257,19 @@ def world(db, make_user, branch):
         "role": Role.objects.get(code="trainer"),
         "branch": branch,
     }
+    for extension in EXTENSIONS:
+        if hasattr(extension, "build"):
+            extension.build(world)
+    audit_seal(settle_seconds=0, checkpoint="force")  # so inclusion proofs exist
+    return world
 
 
 def console_kwargs(name: str, world: dict) -> dict:
+    for extension in EXTENSIONS:
+        if hasattr(extension, "console_kwargs"):
+            kwargs = extension.console_kwargs(name, world)
+            if kwargs is not None:
+                return kwargs
     return {
         "access:role-edit": {"code": world["role"].code},
         "access:staff-grants": {"user_id": world["target"].pk},
@@ -300,6 +295,10 @@ def console_kwargs(name: str, world: dict) -> dict:
 
 
 def api_path(path: str, world: dict) -> str:
+    for extension in EXTENSIONS:
+        for placeholder, value in getattr(extension, "PLACEHOLDERS", {}).items():
+            if placeholder in path:
+                path = path.replace(placeholder, value(world))
     return (
         path.replace("{branch_id}", str(world["branch"].pk))
         .replace("{code}", world["role"].code)
@@ -316,7 +315,9 @@ def api_path(path: str, world: dict) -> str:
 
 def state(world: dict) -> tuple:
     """Everything a denied call must leave unchanged."""
+    extra = tuple(ext.state(world) for ext in EXTENSIONS if hasattr(ext, "state"))
     return (
+        extra,
         AuditEntry.objects.count(),
         Grant.objects.filter(revoked_at__isnull=True).count(),
         Role.objects.count(),

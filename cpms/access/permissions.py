@@ -38,6 +38,25 @@ PERMISSIONS: tuple[Permission, ...] = (
     # registry and ledger (used by later issues)
     Permission("customers.view", "customers", _("View customers")),
     Permission("customers.manage", "customers", _("Register and change customers"), write=True),
+    Permission("holdings.view", "holdings", _("View property")),
+    Permission("holdings.manage", "holdings", _("Register and change property"), write=True),
+    Permission(
+        "custody.operate",
+        "custody",
+        _("Receive, check out and return items in custody"),
+        write=True,
+    ),
+    Permission("documents.view", "documents", _("View and download documents")),
+    Permission("documents.manage", "documents", _("Upload and classify documents"), write=True),
+    Permission("retail.view", "retail", _("View purchases and returns")),
+    Permission("retail.manage", "retail", _("Record purchases and returns"), write=True),
+    Permission(
+        "data.import", "data", _("Import customers, property and purchases in bulk"), write=True
+    ),
+    Permission("data.export", "data", _("Export customers, property and purchases")),
+    Permission(
+        "quality.review", "quality", _("Review data quality and propose merges"), write=True
+    ),
     Permission("ledger.view", "ledger", _("View ledger accounts and transfers")),
     Permission("ledger.post", "ledger", _("Post transfers"), write=True),
 )
@@ -61,6 +80,16 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.view",
         "customers.manage",
         "approvals.request",
+        "holdings.view",
+        "holdings.manage",
+        "custody.operate",
+        "documents.view",
+        "documents.manage",
+        "retail.view",
+        "retail.manage",
+        "data.import",
+        "data.export",
+        "quality.review",
     ),
     "finance_officer": (
         "customers.view",
@@ -68,6 +97,9 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "ledger.post",
         "approvals.request",
         "approvals.decide",
+        "holdings.view",
+        "documents.view",
+        "retail.view",
     ),
     "compliance_officer": (
         "customers.view",
@@ -78,6 +110,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "audit.verify",
         "approvals.decide",
         "approvals.configure",
+        "holdings.view",
+        "documents.view",
+        "retail.view",
+        "data.export",
+        "quality.review",
     ),
     "auditor": (
         "users.view",
@@ -86,8 +123,17 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "audit.view",
         "audit.export",
         "audit.verify",
+        "holdings.view",
+        "documents.view",
+        "retail.view",
+        "data.export",
     ),
-    "customer_service": ("customers.view",),
+    "customer_service": (
+        "customers.view",
+        "holdings.view",
+        "retail.view",
+        "retail.manage",
+    ),
     "trainer": (),
     "customer": (),
 }

@@ -17,8 +17,14 @@ from cpms.access.api import router as access_router
 from cpms.approvals.api import router as approvals_router
 from cpms.audit.api import router as audit_router
 from cpms.core.errors import CpmsError, error_body
+from cpms.custody.api import router as custody_router
 from cpms.customers.api import router as customers_router
+from cpms.dataio.api import router as dataio_router
+from cpms.documents.api import router as documents_router
+from cpms.holdings.api import router as holdings_router
 from cpms.privacy.api import router as privacy_router
+from cpms.quality.api import router as quality_router
+from cpms.retail.api import router as retail_router
 from cpms.users.api import router as users_router
 from cpms.users.auth import api_auth, authenticated_user
 
@@ -120,3 +126,9 @@ api.add_router("/approvals/", approvals_router)
 api.add_router("/audit/", audit_router)
 api.add_router("/privacy/", privacy_router)
 api.add_router("/customers/", customers_router)
+api.add_router("/holdings/", holdings_router)
+api.add_router("/custody/", custody_router)
+api.add_router("/documents/", documents_router)
+api.add_router("/purchases/", retail_router)
+api.add_router("/quality/", quality_router)
+api.add_router("/data/", dataio_router)

@@ -46,7 +46,14 @@ INSTALLED_APPS = [
     "cpms.access",
     "cpms.privacy",
     "cpms.approvals",
+    "cpms.notifications",
     "cpms.customers",
+    "cpms.holdings",
+    "cpms.custody",
+    "cpms.documents",
+    "cpms.retail",
+    "cpms.quality",
+    "cpms.dataio",
     "cpms.console",
     *CONFIG.extra_apps,  # test and benchmark fixture apps only (CPMS_EXTRA_APPS)
 ]

@@ -13,6 +13,12 @@ urlpatterns = [
     path("privacy/", include("cpms.privacy.urls")),
     path("approvals/", include("cpms.approvals.urls")),
     path("customers/", include("cpms.customers.urls")),
+    path("holdings/", include("cpms.holdings.urls")),
+    path("custody/", include("cpms.custody.urls")),
+    path("documents/", include("cpms.documents.urls")),
+    path("purchases/", include("cpms.retail.urls")),
+    path("quality/", include("cpms.quality.urls")),
+    path("data/", include("cpms.dataio.urls")),
     path("users/", include("cpms.users.urls")),
     path("", include("cpms.console.urls")),
 ]

@@ -19,6 +19,7 @@ from cpms.customers import selectors, services
 from cpms.customers.choices import CustomerKind, CustomerStatus
 from cpms.customers.forms import ConsentForm, ConsentWithdrawForm, CustomerForm, StatusForm
 from cpms.customers.models import MANAGE_PERMISSION, VIEW_PERMISSION, Customer
+from cpms.customers.tabs import tabs_for
 from cpms.users.models import Branch
 
 PAGE_SIZE = 25
@@ -85,16 +86,25 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
     customer = _visible(request, pk)
     tab = request.GET.get("tab") or "profile"
-    if tab not in TABS:
+    extra_tabs = {extra.key: extra for extra in tabs_for(request.user)}
+    if tab not in TABS and tab not in extra_tabs:
         raise Http404
+    labels = {"profile": _("Profile"), "consents": _("Consents"), "history": _("History")}
     context: dict[str, Any] = {
         "section": "customers",
         "customer": customer,
         "tab": tab,
-        "tabs": TABS,
+        "tabs": [
+            (TABS[0], labels[TABS[0]]),
+            *((extra.key, extra.label) for extra in extra_tabs.values()),
+            *((name, labels[name]) for name in TABS[1:]),
+        ],
         "can_manage": user_has_permission(request.user, MANAGE_PERMISSION),
     }
-    if tab == "consents":
+    if tab in extra_tabs:
+        context["extra_tab"] = extra_tabs[tab]
+        context.update(extra_tabs[tab].context(request, customer))
+    elif tab == "consents":
         context["consents"] = selectors.consent_list(user=request.user, customer=customer)
         context["consent_form"] = ConsentForm()
         context["withdraw_form"] = ConsentWithdrawForm()

@@ -37,6 +37,7 @@ PATH_AREAS: dict[str, str | None] = {
     "branches": "users",
     "roles": "access",
     "tokens": "access",
+    "purchases": "retail",
 }
 
 

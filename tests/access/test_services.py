@@ -8,6 +8,7 @@ from django.utils import translation
 from cpms.access import checks, services
 from cpms.access.errors import SegregationOfDutiesConflict, SelfGrantRefused
 from cpms.access.models import Grant, PermissionConflict, Role
+from cpms.access.permissions import DEFAULT_ROLE_PERMISSIONS
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import PermissionDenied, ValidationFailed
 from cpms.users.choices import Role as DefaultRole
@@ -25,7 +26,16 @@ def test_migrate__default_roles_with_permissions_and_conflicts():
         "audit.view",
         "audit.export",
         "audit.verify",
+        "holdings.view",
+        "documents.view",
+        "retail.view",
+        "data.export",
     }
+    # the migrations give every built-in role exactly its documented default permissions
+    for role in Role.objects.all():
+        assert set(role.permissions.values_list("code", flat=True)) == set(
+            DEFAULT_ROLE_PERMISSIONS[role.code]
+        ), role.code
     assert set(PermissionConflict.objects.values_list("first", "second")) == {
         ("audit.export", "ledger.post"),
         ("approvals.decide", "roles.manage"),
