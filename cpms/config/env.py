@@ -49,6 +49,13 @@ class Config:
     extra_apps: list[str] = field(default_factory=list)
     generated_keys: list[str] = field(default_factory=list)
     master_keys_retired: list[bytes] = field(default_factory=list)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: bool = True
+    email_from: str = "CPMS <cpms@localhost>"
+    upload_max_bytes: int = 20 * 1024 * 1024
 
     @property
     def production(self) -> bool:
@@ -227,7 +234,28 @@ def load(environ: Mapping[str, str]) -> Config:
         extra_apps=parse_list(environ, "CPMS_EXTRA_APPS", default=[]),
         generated_keys=generated,
         master_keys_retired=parse_retired_master_keys(environ, current=master_key),
+        smtp_host=environ.get("CPMS_SMTP_HOST", "").strip() or None,
+        smtp_port=parse_port(environ, "CPMS_SMTP_PORT", default=587),
+        smtp_user=environ.get("CPMS_SMTP_USER", "").strip(),
+        smtp_password=environ.get("CPMS_SMTP_PASSWORD", ""),
+        smtp_tls=parse_bool(environ, "CPMS_SMTP_TLS", default=True),
+        email_from=environ.get("CPMS_EMAIL_FROM", "").strip() or "CPMS <cpms@localhost>",
+        upload_max_bytes=parse_upload_limit(environ),
     )
+
+
+def parse_upload_limit(environ: Mapping[str, str]) -> int:
+    """CPMS_UPLOAD_MAX_MB: the largest document or photo accepted, in MiB (default 20)."""
+    raw = environ.get("CPMS_UPLOAD_MAX_MB", "").strip()
+    if not raw:
+        return 20 * 1024 * 1024
+    try:
+        megabytes = int(raw)
+    except ValueError:
+        raise ConfigError(f"CPMS_UPLOAD_MAX_MB={raw!r} is not a whole number of MiB.") from None
+    if not 1 <= megabytes <= 1024:
+        raise ConfigError("CPMS_UPLOAD_MAX_MB must be between 1 and 1024.")
+    return megabytes * 1024 * 1024
 
 
 def parse_retired_master_keys(environ: Mapping[str, str], *, current: bytes) -> list[bytes]:

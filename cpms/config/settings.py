@@ -137,6 +137,22 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+CPMS_UPLOAD_MAX_BYTES = CONFIG.upload_max_bytes
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.upload_max_bytes + 1024 * 1024
+
+# E-mail: SMTP when CPMS_SMTP_HOST is set, otherwise one file per message under var/mail/
+# (tests use Django's in-memory outbox).
+DEFAULT_FROM_EMAIL = CONFIG.email_from
+if CONFIG.smtp_host:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = CONFIG.smtp_host
+    EMAIL_PORT = CONFIG.smtp_port
+    EMAIL_HOST_USER = CONFIG.smtp_user
+    EMAIL_HOST_PASSWORD = CONFIG.smtp_password
+    EMAIL_USE_TLS = CONFIG.smtp_tls
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
 WHITENOISE_USE_FINDERS = DEBUG
 if DEBUG:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root

@@ -133,6 +133,9 @@ def test_load__postgres_url(tmp_path):
         ("CPMS_MASTER_KEY", "dG9vLXNob3J0", "must decode to 32 bytes"),
         ("CPMS_SECRET_KEY", "short", "at least 32 characters"),
         ("DATABASE_URL", "mysql://root@localhost/cpms", "unsupported database"),
+        ("CPMS_UPLOAD_MAX_MB", "lots", "whole number"),
+        ("CPMS_UPLOAD_MAX_MB", "0", "between 1 and 1024"),
+        ("CPMS_SMTP_PORT", "smtp", "not a TCP port"),
     ],
 )
 def test_load__malformed_values_name_the_variable(tmp_path, name, value, message):
@@ -210,3 +213,22 @@ def test_settings__sqlite_jobs_by_default(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == repr(("huey.SqliteHuey", str(tmp_path / "huey.sqlite3")))
+
+
+def test_load__mail_and_upload_settings(tmp_path):
+    config = env.load(production_environ(tmp_path))
+    assert config.smtp_host is None
+    assert config.upload_max_bytes == 20 * 1024 * 1024
+    config = env.load(
+        production_environ(
+            tmp_path,
+            CPMS_SMTP_HOST="smtp.example.cn",
+            CPMS_SMTP_PORT="465",
+            CPMS_SMTP_TLS="false",
+            CPMS_EMAIL_FROM="客户财产 <noreply@example.cn>",
+            CPMS_UPLOAD_MAX_MB="5",
+        )
+    )
+    assert (config.smtp_host, config.smtp_port, config.smtp_tls) == ("smtp.example.cn", 465, False)
+    assert config.email_from == "客户财产 <noreply@example.cn>"
+    assert config.upload_max_bytes == 5 * 1024 * 1024
