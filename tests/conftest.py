@@ -76,6 +76,7 @@ SEED_MIGRATIONS = (
     ("cpms.users.migrations.0002_default_roles", "create_roles"),
     ("cpms.access.migrations.0002_default_roles", "forwards"),
     ("cpms.access.migrations.0003_registry_permissions", "forwards"),
+    ("cpms.access.migrations.0004_customers_configure", "forwards"),
     ("cpms.approvals.migrations.0002_default_policies", "create_policies"),
 )
 

@@ -38,6 +38,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     # registry and ledger (used by later issues)
     Permission("customers.view", "customers", _("View customers")),
     Permission("customers.manage", "customers", _("Register and change customers"), write=True),
+    Permission("customers.configure", "customers", _("Define custom customer fields"), write=True),
     Permission("holdings.view", "holdings", _("View property")),
     Permission("holdings.manage", "holdings", _("Register and change property"), write=True),
     Permission(
@@ -75,6 +76,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "approvals.configure",
         "keys.manage",
         "audit.verify",
+        "customers.configure",
     ),
     "relationship_manager": (
         "customers.view",

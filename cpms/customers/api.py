@@ -10,11 +10,16 @@ from django.http import HttpRequest
 from ninja import Field as NinjaField
 from ninja import Query, Router, Schema, Status
 
-from cpms.access.checks import require_permission
+from cpms.access.checks import require_permission, user_has_permission
 from cpms.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from cpms.customers import selectors, services
 from cpms.customers.choices import CustomerKind, CustomerStatus
-from cpms.customers.models import MANAGE_PERMISSION, VIEW_PERMISSION, Customer
+from cpms.customers.models import (
+    CONFIGURE_PERMISSION,
+    MANAGE_PERMISSION,
+    VIEW_PERMISSION,
+    Customer,
+)
 from cpms.customers.schemas import (
     ConsentIn,
     ConsentOut,
@@ -23,6 +28,9 @@ from cpms.customers.schemas import (
     CustomerOut,
     CustomerPage,
     CustomerPatch,
+    CustomFieldDefinitionIn,
+    CustomFieldDefinitionOut,
+    CustomFieldDefinitionPatch,
     StatusChangeIn,
 )
 
@@ -78,6 +86,47 @@ def customer_register(request: HttpRequest, data: CustomerData) -> Any:
     require_permission(request.auth, MANAGE_PERMISSION)
     customer = services.customer_register(actor=request.auth, data=data)
     return Status(201, _out([customer])[0])
+
+
+class CustomFieldFilters(Schema):
+    kind: CustomerKind | None = None
+    active: bool | None = None
+
+
+@router.get(
+    "/custom-fields", response=list[CustomFieldDefinitionOut], summary="Custom field definitions"
+)
+def custom_field_list(request: HttpRequest, filters: Query[CustomFieldFilters]) -> Any:
+    """The fields administrators defined per kind of customer (few: not paginated). Readable
+    with customers.view or customers.configure."""
+    if not user_has_permission(request.auth, CONFIGURE_PERMISSION):
+        require_permission(request.auth, VIEW_PERMISSION)
+    return list(
+        selectors.custom_field_list(user=request.auth, kind=filters.kind, active=filters.active)
+    )
+
+
+@router.post(
+    "/custom-fields",
+    response={201: CustomFieldDefinitionOut},
+    summary="Define a custom field",
+)
+def custom_field_define(request: HttpRequest, data: CustomFieldDefinitionIn) -> Any:
+    require_permission(request.auth, CONFIGURE_PERMISSION)
+    return Status(201, services.custom_field_define(actor=request.auth, data=data))
+
+
+@router.patch(
+    "/custom-fields/{definition_id}",
+    response=CustomFieldDefinitionOut,
+    summary="Change a custom field definition",
+)
+def custom_field_update(
+    request: HttpRequest, definition_id: int, data: CustomFieldDefinitionPatch
+) -> Any:
+    require_permission(request.auth, CONFIGURE_PERMISSION)
+    definition = selectors.custom_field_get(user=request.auth, pk=definition_id)
+    return services.custom_field_update(actor=request.auth, definition=definition, data=data)
 
 
 @router.get("/{customer_id}", response=CustomerOut, summary="One customer")

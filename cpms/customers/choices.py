@@ -69,3 +69,12 @@ class ConsentChannel(models.TextChoices):
     PHONE = "phone", _("By phone, recorded")
     PAPER = "paper", _("Paper form")
     API = "api", _("Through the API")
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", pgettext_lazy("custom field type", "Text")
+    INTEGER = "integer", pgettext_lazy("custom field type", "Whole number")
+    DECIMAL = "decimal", pgettext_lazy("custom field type", "Decimal number")
+    DATE = "date", pgettext_lazy("custom field type", "Date")
+    BOOLEAN = "boolean", pgettext_lazy("custom field type", "Yes or no")
+    CHOICE = "choice", pgettext_lazy("custom field type", "Choice from a list")

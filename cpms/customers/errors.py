@@ -34,3 +34,10 @@ class ConsentAlreadyWithdrawn(Conflict):
 
     def default_message(self) -> str:
         return _("This consent is already withdrawn.")
+
+
+class CustomFieldExists(Conflict):
+    code = "customers.custom_field_exists"
+
+    def default_message(self) -> str:
+        return _("A custom field with this key already exists for this kind of customer.")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cpms.customers.choices import (
     ConsentChannel,
     ConsentPurpose,
     CustomerKind,
     CustomerStatus,
+    CustomFieldType,
     IdentityKind,
     KycStatus,
     RiskRating,
@@ -19,6 +24,68 @@ from cpms.customers.choices import (
 from cpms.users.models import Branch
 
 PROTECTED_INPUTS = ("identity_number", "phone", "email", "address")
+CUSTOM_PREFIX = "cf_"
+BLANK_CHOICE = ("", "—")
+
+
+def custom_input_name(kind: str, key: str) -> str:
+    """The form field of a custom field: `cf_<kind>__<key>` (both kinds share the register
+    form, which shows the group of the chosen kind)."""
+    return f"{CUSTOM_PREFIX}{kind}__{key}"
+
+
+def _custom_form_field(definition: Any, stored: Any = None) -> forms.Field:
+    options: dict[str, Any] = {
+        "label": f"{definition.label} *" if definition.required else definition.label,
+        "required": False,  # the service enforces it, keyed custom_fields.<key>
+        "help_text": definition.help_text,
+    }
+    kind = definition.field_type
+    if kind == CustomFieldType.INTEGER:
+        return forms.IntegerField(**options)
+    if kind == CustomFieldType.DECIMAL:
+        return forms.DecimalField(max_digits=20, **options)
+    if kind == CustomFieldType.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **options)
+    if kind == CustomFieldType.BOOLEAN:
+        answers = [
+            BLANK_CHOICE,
+            ("true", pgettext_lazy("answer", "Yes")),
+            ("false", pgettext_lazy("answer", "No")),
+        ]
+        return forms.ChoiceField(choices=answers, **options)
+    if kind == CustomFieldType.CHOICE:
+        choices = [BLANK_CHOICE, *((choice, choice) for choice in definition.choices)]
+        if isinstance(stored, str) and stored and stored not in definition.choices:
+            choices.append((stored, stored))  # a retired option stays until changed
+        return forms.ChoiceField(choices=choices, **options)
+    return forms.CharField(max_length=1000, **options)
+
+
+def custom_initial(definition: Any, value: Any) -> Any:
+    """A stored value as the form field's initial value."""
+    if value is None:
+        return None
+    if definition.field_type == CustomFieldType.BOOLEAN and isinstance(value, bool):
+        return "true" if value else "false"
+    try:
+        if definition.field_type == CustomFieldType.DATE and isinstance(value, str):
+            return datetime.date.fromisoformat(value)
+        if definition.field_type == CustomFieldType.DECIMAL and isinstance(value, str):
+            return decimal.Decimal(value)
+    except (ValueError, decimal.InvalidOperation):
+        pass
+    return value
+
+
+def _for_service(value: Any) -> Any:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    return value
 
 
 class CustomerForm(forms.Form):
@@ -54,9 +121,20 @@ class CustomerForm(forms.Form):
     segment = forms.CharField(label=_("Segment"), max_length=50, required=False)
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
 
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        editing: bool = False,
+        kind: str | None = None,
+        definitions: Iterable[Any] = (),
+        stored: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`definitions`: the active custom field definitions to offer (for an edit, those of
+        the customer's `kind`; `stored` is its current custom values)."""
         super().__init__(*args, **kwargs)
         self.editing = editing
+        self.kind = kind
         if editing:
             del self.fields["kind"]
             for name in PROTECTED_INPUTS:
@@ -64,9 +142,52 @@ class CustomerForm(forms.Form):
                 self.fields[name].help_text = _(
                     "Stored encrypted and not shown here; leave empty to keep it."
                 )
+        self.custom_definitions = [
+            definition
+            for definition in definitions
+            if definition.active and (kind is None or definition.customer_kind == kind)
+        ]
+        stored = stored or {}
+        for definition in self.custom_definitions:
+            name = custom_input_name(definition.customer_kind, definition.key)
+            self.fields[name] = _custom_form_field(definition, stored.get(definition.key))
+            if definition.key in stored:
+                self.initial[name] = custom_initial(definition, stored[definition.key])
+
+    def standard_fields(self) -> list[forms.BoundField]:
+        return [field for field in self if not field.name.startswith(CUSTOM_PREFIX)]
+
+    def custom_groups(self) -> list[tuple[str, Any, list[forms.BoundField]]]:
+        """(kind, kind label, bound fields) per kind of customer that has custom fields."""
+        groups = []
+        for kind, label in CustomerKind.choices:
+            fields = [
+                self[custom_input_name(kind, definition.key)]
+                for definition in self.custom_definitions
+                if definition.customer_kind == kind
+            ]
+            if fields:
+                groups.append((kind, label, fields))
+        return groups
+
+    def field_for_error(self, name: str) -> str | None:
+        """The form field showing a service error (custom_fields.<key> -> its input)."""
+        if name in self.fields:
+            return name
+        if name.startswith("custom_fields."):
+            key = name.removeprefix("custom_fields.")
+            kind = self.kind or self.cleaned_data.get("kind")
+            candidate = custom_input_name(str(kind), key)
+            if candidate in self.fields:
+                return candidate
+        return None
 
     def data_for_service(self) -> dict[str, Any]:
-        data = dict(self.cleaned_data)
+        data = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if not name.startswith(CUSTOM_PREFIX)
+        }
         branch = data.pop("branch_id", None)
         data["branch_id"] = branch.pk if branch is not None else None
         data["tags"] = [tag for tag in (data.get("tags") or "").split(",") if tag.strip()]
@@ -74,6 +195,19 @@ class CustomerForm(forms.Form):
             for name in PROTECTED_INPUTS:
                 if not data.get(name):
                     data.pop(name, None)
+        kind = self.kind or data.get("kind")
+        custom: dict[str, Any] = {}
+        for definition in self.custom_definitions:
+            if definition.customer_kind != kind:
+                continue
+            name = custom_input_name(definition.customer_kind, definition.key)
+            if self.editing and name not in self.changed_data:
+                continue  # unchanged values are kept as stored
+            value = _for_service(self.cleaned_data.get(name))
+            if value is not None or self.editing:
+                custom[definition.key] = value
+        if custom or not self.editing:
+            data["custom_fields"] = custom
         return data
 
 
@@ -90,3 +224,45 @@ class ConsentForm(forms.Form):
 class ConsentWithdrawForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=ConsentChannel.choices)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+class CustomFieldDefinitionForm(forms.Form):
+    """Define a custom field (all values) or, with `editing`, change one (kind, key and type
+    are fixed once defined)."""
+
+    customer_kind = forms.ChoiceField(label=_("Kind of customer"), choices=CustomerKind.choices)
+    key = forms.CharField(
+        label=_("Key"),
+        max_length=40,
+        help_text=_("Lower-case letters, digits and underscores; used by the API and imports."),
+    )
+    label = forms.CharField(label=_("Label"), max_length=100)
+    help_text = forms.CharField(label=_("Help text"), max_length=300, required=False)
+    field_type = forms.ChoiceField(label=_("Type"), choices=CustomFieldType.choices)
+    choices = forms.CharField(
+        label=_("Options"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For a choice field: one option per line."),
+    )
+    required = forms.BooleanField(
+        label=_("Required for new customers"), required=False, initial=False
+    )
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    order = forms.IntegerField(
+        label=_("Order"), min_value=0, max_value=10_000, initial=0, required=False
+    )
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            for name in ("customer_kind", "key", "field_type"):
+                del self.fields[name]
+
+    def data_for_service(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["choices"] = (data.get("choices") or "").splitlines()
+        if data.get("order") is None:
+            data.pop("order", None)
+        return data

@@ -15,6 +15,7 @@ from cpms.customers.choices import (
     ConsentPurpose,
     CustomerKind,
     CustomerStatus,
+    CustomFieldType,
     IdentityKind,
     KycStatus,
     RiskRating,
@@ -24,6 +25,7 @@ from cpms.privacy.protected import PiiField, ProtectedFields
 
 VIEW_PERMISSION = "customers.view"
 MANAGE_PERMISSION = "customers.manage"
+CONFIGURE_PERMISSION = "customers.configure"
 
 
 def _visible_customers(user: Any, queryset: models.QuerySet) -> models.QuerySet:
@@ -83,6 +85,9 @@ class Customer(models.Model):
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
+    # values of the administrator-defined fields (CustomFieldDefinition): {key: value}, typed
+    # as JSON (text, integer, decimal as a string, ISO date, boolean, choice)
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     # what validation accepted with a warning: [{"field", "code", "message"}]
     data_warnings = models.JSONField(_("data warnings"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -106,6 +111,8 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["branch", "status"], name="customers_branch_status_idx"),
             models.Index(fields=["relationship_manager"], name="customers_rm_idx"),
+            # a relationship manager's list filtered by status (bench/customers.py)
+            models.Index(fields=["relationship_manager", "status"], name="customers_rm_status_idx"),
             models.Index(fields=["kyc_next_review_at"], name="customers_kyc_review_idx"),
         ]
         constraints = [
@@ -169,3 +176,44 @@ class Consent(models.Model):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class CustomFieldDefinition(models.Model):
+    """A field an administrator adds to one kind of customer. The values live on the customer
+    (`Customer.custom_fields[key]`); changing or deactivating a definition never rewrites them.
+    Kind, key and type are fixed once defined."""
+
+    customer_kind = models.CharField(
+        _("kind of customer"), max_length=16, choices=CustomerKind.choices
+    )
+    key = models.CharField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=100)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    field_type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("custom customer field")
+        verbose_name_plural = _("custom customer fields")
+        ordering = ("customer_kind", "order", "pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_kind", "key"], name="customers_custom_field_key_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_kind__in=CustomerKind.values),
+                name="customers_custom_field_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(field_type__in=CustomFieldType.values),
+                name="customers_custom_field_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_kind}:{self.key}"

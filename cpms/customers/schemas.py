@@ -14,6 +14,7 @@ from cpms.customers.choices import (
     ConsentPurpose,
     CustomerKind,
     CustomerStatus,
+    CustomFieldType,
     IdentityKind,
     KycStatus,
     RiskRating,
@@ -61,6 +62,10 @@ class CustomerData(Schema):
     risk_rating: RiskRating = RiskRating.LOW
     segment: str = Field("", max_length=50)
     tags: list[str] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values of the custom fields defined for this kind of customer, by key.",
+    )
 
     @field_validator("legal_name", "identity_number", "segment", "address", mode="before")
     @classmethod
@@ -92,6 +97,11 @@ class CustomerPatch(Schema):
     risk_rating: RiskRating | None = None
     segment: str | None = Field(None, max_length=50)
     tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        None,
+        description="Custom field values to change, by key; null or an empty string clears one. "
+        "Keys not sent are kept.",
+    )
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -148,6 +158,7 @@ class CustomerOut(Schema):
     segment: str
     status: str
     tags: list[str]
+    custom_fields: dict[str, Any]
     data_warnings: list[DataWarningOut]
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -169,3 +180,46 @@ class ConsentOut(Schema):
     withdrawn_at: datetime.datetime | None
     withdrawal_channel: str
     is_active: bool
+
+
+class CustomFieldDefinitionIn(Schema):
+    """A new custom field for one kind of customer. Kind, key and type are fixed once defined."""
+
+    customer_kind: CustomerKind
+    key: str = Field(..., min_length=1, max_length=40, description="Lower-case letters, digits, _.")
+    label: str = Field(..., min_length=1, max_length=100)
+    help_text: str = Field("", max_length=300)
+    field_type: CustomFieldType
+    choices: list[str] = Field(default_factory=list, description="Required for type `choice`.")
+    required: bool = False
+    active: bool = True
+    order: int = Field(0, ge=0, le=10_000)
+
+
+class CustomFieldDefinitionPatch(Schema):
+    """A change of a definition: only the fields sent change. Stored values are never rewritten."""
+
+    label: str | None = Field(None, min_length=1, max_length=100)
+    help_text: str | None = Field(None, max_length=300)
+    choices: list[str] | None = None
+    required: bool | None = None
+    active: bool | None = None
+    order: int | None = Field(None, ge=0, le=10_000)
+
+    def changes(self) -> dict[str, Any]:
+        return {name: value for name, value in self.model_dump(exclude_unset=True).items()}
+
+
+class CustomFieldDefinitionOut(Schema):
+    id: int
+    customer_kind: str
+    key: str
+    label: str
+    help_text: str
+    field_type: str
+    choices: list[str]
+    required: bool
+    active: bool
+    order: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime

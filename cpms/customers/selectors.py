@@ -13,7 +13,8 @@ from cpms.access.scopes import get_for_user, scoped
 from cpms.audit.models import AuditEntry
 from cpms.audit.selectors import entry_list
 from cpms.core import crypto
-from cpms.customers.models import VIEW_PERMISSION, Consent, Customer
+from cpms.customers import custom_fields
+from cpms.customers.models import VIEW_PERMISSION, Consent, Customer, CustomFieldDefinition
 from cpms.privacy.protected import blind_root_or_none, field_of, index_of, pii_masked_many
 
 OBJECT_TYPE = "customers.customer"
@@ -40,6 +41,18 @@ def _exact_pii(q: str) -> Q | None:
     return condition
 
 
+def _looks_like_identifier(q: str) -> bool:
+    """An email, or mostly digits (ID, passport, USCC, phone, customer number): then only the
+    customer number and the blind indexes are searched, which indexes answer at once. A name
+    search ("contains") would read every row in scope."""
+    if "@" in q:
+        return True
+    if not _IDENTIFIER.match(q):
+        return False
+    compact = re.sub(r"[\s+\-]", "", q)
+    return sum(character.isdigit() for character in compact) * 2 >= len(compact)
+
+
 def customer_list(
     *,
     user: Any,
@@ -50,18 +63,26 @@ def customer_list(
     permission: str = VIEW_PERMISSION,
 ) -> QuerySet[Customer]:
     """Customers the user may see. `q` matches the customer number, the name or its pinyin
-    (full or initials, anywhere in it), or exactly an identity number, phone or email."""
+    (full or initials, anywhere in it), or exactly an identity number, phone or email. Input
+    that looks like an identifier (mostly digits, or an email) is matched exactly only."""
     customers = scoped(Customer.objects.all(), user=user, permission=permission)
     q = unicodedata.normalize("NFKC", q or "").strip()
     if q:
-        condition = Q(legal_name__icontains=q) | Q(customer_number__iexact=q)
-        compact = re.sub(r"\s+", "", q).lower()
-        if compact.isascii() and compact.isalpha():
-            condition |= Q(name_pinyin__icontains=compact)
+        condition = Q(customer_number=q.upper())
         exact = _exact_pii(q)
         if exact is not None:
             condition |= exact
-        customers = customers.filter(condition)
+        if _looks_like_identifier(q):
+            # matched rows first (the number and index lookups), then the scope: otherwise
+            # SQLite walks a manager's whole scope through its index instead
+            matches = Customer.objects.filter(condition).values("pk")
+            customers = customers.filter(pk__in=matches)
+        else:
+            condition |= Q(legal_name__icontains=q)
+            compact = re.sub(r"\s+", "", q).lower()
+            if compact.isascii() and compact.isalpha():
+                condition |= Q(name_pinyin__icontains=compact)
+            customers = customers.filter(condition)
     if status:
         customers = customers.filter(status=status)
     if branch:
@@ -109,3 +130,51 @@ def customer_history(*, user: Any, customer: Customer) -> QuerySet[AuditEntry]:
     return entry_list(
         user=user, filters={"object_type": OBJECT_TYPE, "object_id": str(customer.pk)}
     ).order_by("-pk")
+
+
+# --- custom fields ------------------------------------------------------------------------
+
+
+def custom_field_list(
+    *, user: Any, kind: str | None = None, active: bool | None = None
+) -> QuerySet[CustomFieldDefinition]:
+    """Custom field definitions (configuration, not customer data: the caller checks
+    customers.view or customers.configure), by kind, order and id."""
+    definitions = CustomFieldDefinition.objects.all()
+    if kind:
+        definitions = definitions.filter(customer_kind=kind)
+    if active is not None:
+        definitions = definitions.filter(active=active)
+    return definitions.order_by("customer_kind", "order", "pk")
+
+
+def custom_field_get(*, user: Any, pk: Any) -> CustomFieldDefinition:
+    from cpms.core.errors import NotFound
+
+    definition = CustomFieldDefinition.objects.filter(pk=pk).first()
+    if definition is None:
+        raise NotFound()
+    return definition
+
+
+def customer_custom_values(*, user: Any, customer: Customer) -> list[dict[str, Any]]:
+    """The customer's custom fields for the profile: every active definition of its kind in
+    order (empty ones too), then stored values whose definition was retired (marked)."""
+    definitions = list(custom_field_list(user=user, kind=customer.kind))
+    stored = dict(customer.custom_fields or {})
+    rows = []
+    for definition in definitions:
+        if not definition.active and definition.key not in stored:
+            continue
+        value = stored.pop(definition.key, None)
+        rows.append(
+            {
+                "key": definition.key,
+                "label": definition.label,
+                "value": custom_fields.display(definition.field_type, value),
+                "retired": not definition.active,
+            }
+        )
+    for key, value in sorted(stored.items()):
+        rows.append({"key": key, "label": key, "value": str(value), "retired": True})
+    return rows

@@ -22,24 +22,37 @@ from cpms.access.scopes import get_for_user, in_scope
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
-from cpms.customers import validators
+from cpms.customers import custom_fields, validators
 from cpms.customers.choices import (
     IDENTITY_KINDS_FOR,
     KYC_REVIEW_YEARS,
     STATUS_TRANSITIONS,
     CustomerKind,
     CustomerStatus,
+    CustomFieldType,
     IdentityKind,
     KycStatus,
 )
 from cpms.customers.errors import (
     ConsentAlreadyGranted,
     ConsentAlreadyWithdrawn,
+    CustomFieldExists,
     OutOfScope,
     StatusTransitionRefused,
 )
-from cpms.customers.models import MANAGE_PERMISSION, Consent, Customer
-from cpms.customers.schemas import CustomerData, CustomerPatch
+from cpms.customers.models import (
+    CONFIGURE_PERMISSION,
+    MANAGE_PERMISSION,
+    Consent,
+    Customer,
+    CustomFieldDefinition,
+)
+from cpms.customers.schemas import (
+    CustomerData,
+    CustomerPatch,
+    CustomFieldDefinitionIn,
+    CustomFieldDefinitionPatch,
+)
 from cpms.privacy.protected import pii_read_many
 from cpms.privacy.services import pii_assign, value_digest
 from cpms.users.models import Branch
@@ -63,6 +76,7 @@ AUDITED_FIELDS = (
     "segment",
     "status",
     "tags",
+    "custom_fields",
 )
 ASSIGNMENT_FIELDS = ("branch_id", "relationship_manager_id")
 
@@ -133,9 +147,17 @@ class _Checker:
             raise ValidationFailed(_("Check the highlighted fields."), fields=self.errors)
 
 
-def _check_values(values: dict[str, Any], *, actor: Any, changed: set[str]) -> dict[str, Any]:
+def _check_values(
+    values: dict[str, Any],
+    *,
+    actor: Any,
+    changed: set[str],
+    custom_sent: Mapping[str, Any] | None = None,
+    is_new: bool = False,
+) -> dict[str, Any]:
     """Validate the full set of a customer's values; return them normalised plus derived ones.
-    Only identifiers in `changed` are re-checked (stored ones were checked when entered)."""
+    Only identifiers in `changed` and custom values in `custom_sent` are re-checked (stored ones
+    were checked when entered)."""
     checker = _Checker()
     kind = values["kind"]
     identity_kind = values["identity_kind"]
@@ -187,6 +209,15 @@ def _check_values(values: dict[str, Any], *, actor: Any, changed: set[str]) -> d
                 values[field] = checked.value
     _check_assignment(values, actor=actor, checker=checker)
     _check_kyc(values, checker=checker)
+    if custom_sent or is_new:
+        definitions = list(CustomFieldDefinition.objects.filter(customer_kind=kind))
+        values["custom_fields"], errors = custom_fields.check_values(
+            definitions,
+            stored=values.get("custom_fields") or {},
+            sent=custom_sent or {},
+            is_new=is_new,
+        )
+        checker.errors.update(errors)
     checker.raise_if_any()
     values["name_pinyin"] = name_pinyin(values["legal_name"])
     values["_warnings"] = checker.warnings
@@ -225,6 +256,8 @@ def _check_kyc(values: dict[str, Any], *, checker: _Checker) -> None:
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime.date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return dict(value)
     return value
 
 
@@ -265,7 +298,15 @@ def customer_register(*, actor: Any, data: CustomerData | Mapping[str, Any]) -> 
     is written); warnings are stored on the customer (`data_warnings`)."""
     require_permission(actor, MANAGE_PERMISSION)
     parsed = _parse(CustomerData, data)
-    values = _check_values(parsed.model_dump(), actor=actor, changed=set(type(parsed).model_fields))
+    entered = parsed.model_dump()
+    custom_sent = entered.pop("custom_fields") or {}
+    values = _check_values(
+        {**entered, "custom_fields": {}},
+        actor=actor,
+        changed=set(type(parsed).model_fields),
+        custom_sent=custom_sent,
+        is_new=True,
+    )
     pii = {name: values.pop(name) or None for name in PROTECTED}
     warnings = values.pop("_warnings")
     now = timezone.now()
@@ -305,6 +346,7 @@ def customer_update(
     branch or relationship manager is recorded as `customer.assigned` as well."""
     require_permission(actor, MANAGE_PERMISSION)
     changes = _parse(CustomerPatch, data).changes()
+    custom_sent = changes.pop("custom_fields", None) or {}
     with transaction.atomic():
         customer = _locked(actor, customer.pk)
         current_pii = pii_read_many([customer], PROTECTED)[0]
@@ -332,7 +374,7 @@ def customer_update(
                 changes[name] = ""
         changed = {name for name, value in changes.items() if values.get(name) != value}
         values.update(changes)
-        values = _check_values(values, actor=actor, changed=changed)
+        values = _check_values(values, actor=actor, changed=changed, custom_sent=custom_sent)
         warnings = values.pop("_warnings")
         new_pii = {name: values.get(name) or None for name in PROTECTED}
         before = _snapshot(customer, current_pii, actor=actor)
@@ -540,3 +582,115 @@ def consent_withdraw(*, actor: Any, consent: Consent, channel: str, reason: str 
             reason=(reason or "").strip(),
         )
     return consent
+
+
+# --- custom field definitions -------------------------------------------------------------
+
+CUSTOM_FIELD_OBJECT_TYPE = "customers.custom_field"
+DEFINITION_FIELDS = (
+    "customer_kind",
+    "key",
+    "label",
+    "help_text",
+    "field_type",
+    "choices",
+    "required",
+    "active",
+    "order",
+)
+
+
+def _definition_snapshot(definition: CustomFieldDefinition) -> dict[str, Any]:
+    return {name: _plain(getattr(definition, name)) for name in DEFINITION_FIELDS}
+
+
+def _check_definition(values: dict[str, Any]) -> None:
+    """Normalise and check a definition's values in place (ValidationFailed on errors)."""
+    errors: dict[str, str] = {}
+    if "key" in values:
+        values["key"] = str(values["key"]).strip()
+        if not custom_fields.KEY_PATTERN.match(values["key"]):
+            errors["key"] = _(
+                "Use 1 to 40 lower-case letters, digits and underscores (for example "
+                "annual_income)."
+            )
+    if "label" in values:
+        values["label"] = str(values["label"]).strip()
+        if not values["label"]:
+            errors["label"] = _("Give a label.")
+    if "help_text" in values:
+        values["help_text"] = str(values["help_text"] or "").strip()
+    choices, problem = custom_fields.clean_choices(values.get("choices"))
+    values["choices"] = choices
+    if problem:
+        errors["choices"] = problem
+    elif values["field_type"] == CustomFieldType.CHOICE and not choices:
+        errors["choices"] = _("A choice field needs at least one option.")
+    elif values["field_type"] != CustomFieldType.CHOICE and choices:
+        errors["choices"] = _("Only a choice field has options.")
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+
+
+def custom_field_define(
+    *, actor: Any, data: CustomFieldDefinitionIn | Mapping[str, Any]
+) -> CustomFieldDefinition:
+    """Define a custom field for one kind of customer (`customer.custom_field_defined`). Kind,
+    key and type are fixed from then on; a required field applies to customers registered
+    afterwards."""
+    require_permission(actor, CONFIGURE_PERMISSION)
+    values = _parse(CustomFieldDefinitionIn, data).model_dump()
+    _check_definition(values)
+    with transaction.atomic():
+        if CustomFieldDefinition.objects.filter(
+            customer_kind=values["customer_kind"], key=values["key"]
+        ).exists():
+            raise CustomFieldExists(fields={"key": _("This key is already in use.")})
+        now = timezone.now()
+        definition = CustomFieldDefinition.objects.create(created_at=now, updated_at=now, **values)
+        audit_record(
+            actor=actor,
+            action=AuditAction.CUSTOM_FIELD_DEFINED,
+            object_type=CUSTOM_FIELD_OBJECT_TYPE,
+            object_id=definition.pk,
+            after=_definition_snapshot(definition),
+        )
+    return definition
+
+
+def custom_field_update(
+    *,
+    actor: Any,
+    definition: CustomFieldDefinition,
+    data: CustomFieldDefinitionPatch | Mapping[str, Any],
+) -> CustomFieldDefinition:
+    """Change a definition's label, help text, options, required flag, order or whether it is
+    active (`customer.custom_field_changed`, changed fields only). Values stored on customers
+    are never rewritten: a retired option or a deactivated field keeps its stored values."""
+    require_permission(actor, CONFIGURE_PERMISSION)
+    changes = {
+        name: value
+        for name, value in _parse(CustomFieldDefinitionPatch, data).changes().items()
+        if value is not None or name in ("choices", "help_text")
+    }
+    with transaction.atomic():
+        definition = CustomFieldDefinition.objects.select_for_update().get(pk=definition.pk)
+        before = _definition_snapshot(definition)
+        values = {"field_type": definition.field_type, "choices": definition.choices, **changes}
+        _check_definition(values)
+        changed = [name for name in changes if values[name] != before[name]]
+        if not changed:
+            return definition
+        for name in changed:
+            setattr(definition, name, values[name])
+        definition.updated_at = timezone.now()
+        definition.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.CUSTOM_FIELD_CHANGED,
+            object_type=CUSTOM_FIELD_OBJECT_TYPE,
+            object_id=definition.pk,
+            before={name: before[name] for name in changed},
+            after={name: _plain(getattr(definition, name)) for name in changed},
+        )
+    return definition

@@ -17,8 +17,20 @@ from cpms.core.errors import CpmsError, NotFound, ValidationFailed
 from cpms.core.pagination import keyset_page
 from cpms.customers import selectors, services
 from cpms.customers.choices import CustomerKind, CustomerStatus
-from cpms.customers.forms import ConsentForm, ConsentWithdrawForm, CustomerForm, StatusForm
-from cpms.customers.models import MANAGE_PERMISSION, VIEW_PERMISSION, Customer
+from cpms.customers.forms import (
+    ConsentForm,
+    ConsentWithdrawForm,
+    CustomerForm,
+    CustomFieldDefinitionForm,
+    StatusForm,
+)
+from cpms.customers.models import (
+    CONFIGURE_PERMISSION,
+    MANAGE_PERMISSION,
+    VIEW_PERMISSION,
+    Customer,
+    CustomFieldDefinition,
+)
 from cpms.customers.tabs import tabs_for
 from cpms.users.models import Branch
 
@@ -119,12 +131,19 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["next_cursor"] = next_cursor
     else:
         context["status_form"] = StatusForm()
+        context["custom_values"] = selectors.customer_custom_values(
+            user=request.user, customer=customer
+        )
     return render(request, "customers/detail.html", context)
 
 
-def _apply_errors(form: CustomerForm, exc: CpmsError) -> None:
+def _apply_errors(form: Any, exc: CpmsError) -> None:
     for name, message in exc.fields.items():
-        form.add_error(name if name in form.fields else None, str(message))
+        if hasattr(form, "field_for_error"):
+            target = form.field_for_error(name)
+        else:
+            target = name if name in form.fields else None
+        form.add_error(target, str(message))
     if not exc.fields:
         form.add_error(None, exc.message)
 
@@ -133,7 +152,11 @@ def _apply_errors(form: CustomerForm, exc: CpmsError) -> None:
 def customer_create(request: HttpRequest) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
     initial = {"branch_id": request.user.branch_id, "relationship_manager_id": request.user.pk}
-    form = CustomerForm(request.POST or None, initial=initial)
+    form = CustomerForm(
+        request.POST or None,
+        initial=initial,
+        definitions=selectors.custom_field_list(user=request.user, active=True),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_register(actor=request.user, data=form.data_for_service())
@@ -171,7 +194,14 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     initial["branch_id"] = customer.branch_id
     initial["tags"] = ", ".join(customer.tags)
-    form = CustomerForm(request.POST or None, initial=initial, editing=True)
+    form = CustomerForm(
+        request.POST or None,
+        initial=initial,
+        editing=True,
+        kind=customer.kind,
+        definitions=selectors.custom_field_list(user=request.user, kind=customer.kind, active=True),
+        stored=customer.custom_fields,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.customer_update(
@@ -259,3 +289,71 @@ def consent_withdraw(request: HttpRequest, pk: int, consent_id: int) -> HttpResp
         else:
             messages.success(request, _("Consent withdrawn."))
     return redirect(f"{redirect('customers:detail', pk=pk).url}?tab=consents")
+
+
+# --- custom field definitions -------------------------------------------------------------
+
+
+@login_required
+def custom_field_list(request: HttpRequest) -> HttpResponse:
+    """The custom fields of both kinds of customer, and the form to define one."""
+    require_staff(request, CONFIGURE_PERMISSION)
+    form = CustomFieldDefinitionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            definition = services.custom_field_define(
+                actor=request.user, data=form.data_for_service()
+            )
+        except CpmsError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Custom field “%(label)s” defined.") % {"label": definition.label}
+            )
+            return redirect("customers:fields")
+    definitions = selectors.custom_field_list(user=request.user)
+    return render(
+        request,
+        "customers/fields.html",
+        {
+            "section": "customers",
+            "groups": [
+                (label, [item for item in definitions if item.customer_kind == kind])
+                for kind, label in CustomerKind.choices
+            ],
+            "form": form,
+        },
+    )
+
+
+@login_required
+def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    require_staff(request, CONFIGURE_PERMISSION)
+    try:
+        definition: CustomFieldDefinition = selectors.custom_field_get(user=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404 from exc
+    initial = {
+        "label": definition.label,
+        "help_text": definition.help_text,
+        "choices": "\n".join(definition.choices),
+        "required": definition.required,
+        "active": definition.active,
+        "order": definition.order,
+    }
+    form = CustomFieldDefinitionForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.custom_field_update(
+                actor=request.user, definition=definition, data=form.data_for_service()
+            )
+        except CpmsError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Custom field updated."))
+            return redirect("customers:fields")
+    return render(
+        request,
+        "customers/field_form.html",
+        {"section": "customers", "form": form, "definition": definition},
+    )

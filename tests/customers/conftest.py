@@ -94,3 +94,29 @@ def rm1_client(rm1) -> Client:
     client = Client()
     client.force_login(rm1)
     return client
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(Role.ADMINISTRATOR, username="admin1")
+
+
+@pytest.fixture
+def admin_client(admin) -> Client:
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def define(actor: Any, **overrides: Any) -> Any:
+    """Define a custom field through the service (an individual's text field by default)."""
+    from cpms.customers.services import custom_field_define
+
+    data = {
+        "customer_kind": "individual",
+        "key": "occupation",
+        "label": "Occupation",
+        "field_type": "text",
+    }
+    data.update(overrides)
+    return custom_field_define(actor=actor, data=data)
