@@ -33,3 +33,54 @@ STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
     HoldingStatus.RETURNED: (),
     HoldingStatus.DISPOSED: (),
 }
+
+
+class AccountType(models.TextChoices):
+    BANK = "bank", _("Bank account")
+    CLIENT_MONEY = "client_money", _("Client-money account")
+    CARD = "card", _("Card")
+
+
+class AssetClass(models.TextChoices):
+    EQUITY = "equity", _("Equity")
+    BOND = "bond", _("Bond")
+    FUND = "fund", _("Fund")
+    CASH = "cash", pgettext_lazy("asset class", "Cash")
+    COMMODITY = "commodity", _("Commodity")
+    OTHER = "other", pgettext_lazy("asset class", "Other")
+
+
+class RepaymentMethod(models.TextChoices):
+    EQUAL_INSTALMENT = "equal_instalment", _("Equal instalments (等额本息)")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
+
+
+class IntellectualPropertyType(models.TextChoices):
+    PATENT = "patent", _("Patent")
+    TRADEMARK = "trademark", _("Trademark")
+    COPYRIGHT = "copyright", _("Copyright")
+    OTHER = "other", pgettext_lazy("intellectual property type", "Other")
+
+
+class LawfulBasis(models.TextChoices):
+    """Legal bases for processing personal information (PIPL art. 13)."""
+
+    CONSENT = "consent", _("Consent")
+    CONTRACT = "contract", _("Performance of a contract")
+    LEGAL_OBLIGATION = "legal_obligation", _("Legal duty or obligation")
+    PUBLIC_HEALTH = "public_health", _("Public health emergency")
+    PUBLIC_INTEREST = "public_interest", _("News reporting in the public interest")
+    DISCLOSED = "disclosed", _("Information already lawfully disclosed")
+    OTHER = "other", pgettext_lazy("lawful basis", "Other")
+
+
+# kinds whose details this app keeps (custody items keep theirs in cpms/custody/)
+DETAIL_KINDS = (
+    HoldingKind.ACCOUNT,
+    HoldingKind.PORTFOLIO,
+    HoldingKind.LOAN,
+    HoldingKind.MEMBERSHIP,
+    HoldingKind.INTELLECTUAL_PROPERTY,
+    HoldingKind.CONTRACT,
+    HoldingKind.DATA_ASSET,
+)
