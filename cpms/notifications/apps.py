@@ -6,3 +6,14 @@ class NotificationsConfig(AppConfig):
     name = "cpms.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from cpms.access import scopes
+        from cpms.notifications.models import Notification
+
+        scopes.register(
+            Notification,
+            branch="customer__branch_id",
+            assigned="customer__relationship_manager_id",
+            self="customer__portal_user_id",
+        )
