@@ -6,3 +6,10 @@ class DataioConfig(AppConfig):
     name = "cpms.dataio"
     label = "dataio"
     verbose_name = _("Import and export")
+
+    def ready(self) -> None:
+        from cpms.access import scopes
+        from cpms.dataio import models
+
+        # a job is seen by the member of staff who started it (and by holders of "all" scope)
+        scopes.register(models.ImportJob, assigned="created_by_id")

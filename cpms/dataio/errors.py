@@ -1,0 +1,24 @@
+"""Errors of bulk import and export, with stable codes."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from cpms.core.errors import CpmsError, ValidationFailed
+
+
+class FileRefused(ValidationFailed):
+    """The file cannot be read as a spreadsheet at all (encoding, binary, wrong type, columns)."""
+
+    code = "dataio.file_refused"
+
+    def default_message(self) -> str:
+        return _("The file cannot be imported.")
+
+
+class DatasetUnavailable(CpmsError):
+    code = "dataio.dataset_unavailable"
+    status = 400
+
+    def default_message(self) -> str:
+        return _("This dataset cannot be imported or exported yet.")

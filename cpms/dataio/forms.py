@@ -1,0 +1,18 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cpms.dataio.choices import Dataset, FileFormat
+
+
+class ImportForm(forms.Form):
+    dataset = forms.ChoiceField(label=_("Dataset"), choices=Dataset.choices)
+    file = forms.FileField(label=_("File (CSV or XLSX)"))
+    dry_run = forms.BooleanField(label=_("Dry run: validate only, write nothing"), required=False)
+
+
+class ExportForm(forms.Form):
+    dataset = forms.ChoiceField(label=_("Dataset"), choices=Dataset.choices)
+    format = forms.ChoiceField(label=_("Format"), choices=FileFormat.choices)
+    include_pii = forms.BooleanField(
+        label=_("Include personal data in clear (needs permission to reveal it)"), required=False
+    )

@@ -1,0 +1,33 @@
+"""Shapes of the bulk import and export API."""
+
+from __future__ import annotations
+
+import datetime
+
+from ninja import Schema
+
+
+class ImportErrorOut(Schema):
+    row: int | None
+    column: str
+    message: str
+
+
+class ImportJobOut(Schema):
+    id: int
+    dataset: str
+    original_name: str
+    sha256: str
+    size: int
+    dry_run: bool
+    status: str
+    finished: bool
+    rows_read: int
+    created_count: int
+    updated_count: int
+    unchanged_count: int
+    error_count: int
+    message: str
+    created_at: datetime.datetime
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
