@@ -18,9 +18,12 @@ def test_zh_hans__every_message_translated():
 
 
 def test_zh_hans__compiled_catalog_matches_the_source():
-    source = {entry.msgid: entry.msgstr for entry in polib.pofile(str(LOCALE / "django.po"))}
+    source = {
+        (entry.msgctxt, entry.msgid): (entry.msgstr, entry.msgstr_plural)
+        for entry in polib.pofile(str(LOCALE / "django.po"))
+    }
     compiled = {
-        entry.msgid: entry.msgstr
+        (entry.msgctxt, entry.msgid): (entry.msgstr, entry.msgstr_plural)
         for entry in polib.mofile(str(LOCALE / "django.mo"))
         if entry.msgid
     }
@@ -32,4 +35,6 @@ def test_zh_hans__placeholders_kept():
 
     for entry in polib.pofile(str(LOCALE / "django.po")):
         placeholders = sorted(re.findall(r"%\(\w+\)[sd]", entry.msgid))
-        assert sorted(re.findall(r"%\(\w+\)[sd]", entry.msgstr)) == placeholders, entry.msgid
+        translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        for translation in translations:
+            assert sorted(re.findall(r"%\(\w+\)[sd]", translation)) == placeholders, entry.msgid

@@ -92,6 +92,10 @@ class AuditAction(models.TextChoices):
     STOCKTAKE_CLOSED = "custody.stocktake_closed", _("Stocktake closed")
     NOTIFICATION_SENT = "notification.sent", _("Notification sent")
     NOTIFICATION_READ = "notification.read", _("Notification read")
+    CUSTODY_PUT_AWAY = "custody.put_away", _("Item put away")
+    CUSTODY_FOUND = "custody.found", _("Lost item found")
+    CUSTODY_OVERDUE_FLAGGED = "custody.checkout_overdue", _("Overdue check-out flagged")
+    INCIDENT_NOTIFY_LATE = "custody.incident_notify_late", _("Incident notification overdue")
     # documents
     DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
     DOCUMENT_VERSION_ADDED = "document.version_added", _("Document version added")
@@ -110,8 +114,10 @@ class AuditAction(models.TextChoices):
     DUPLICATE_DISMISSED = "quality.duplicate_dismissed", _("Possible duplicate dismissed")
     CUSTOMERS_MERGED = "quality.customers_merged", _("Customers merged")
     QUALITY_SUMMARY_WRITTEN = "quality.summary_written", _("Data-quality summary written")
+    MERGE_REQUESTED = "quality.merge_requested", _("Customer merge requested")
     # bulk import and export
     IMPORT_APPLIED = "data.imported", _("Bulk import applied")
     IMPORT_REJECTED = "data.import_rejected", _("Bulk import rejected")
     IMPORT_ROW_APPLIED = "data.import_row", _("Row imported")
     EXPORT_WRITTEN = "data.exported", _("Bulk export written")
+    IMPORT_SUBMITTED = "data.import_submitted", _("Bulk import submitted")

@@ -22,6 +22,7 @@ from cpms.customers.api import router as customers_router
 from cpms.dataio.api import router as dataio_router
 from cpms.documents.api import router as documents_router
 from cpms.holdings.api import router as holdings_router
+from cpms.notifications.api import router as notifications_router
 from cpms.privacy.api import router as privacy_router
 from cpms.quality.api import router as quality_router
 from cpms.retail.api import router as retail_router
@@ -132,3 +133,4 @@ api.add_router("/documents/", documents_router)
 api.add_router("/purchases/", retail_router)
 api.add_router("/quality/", quality_router)
 api.add_router("/data/", dataio_router)
+api.add_router("/notifications/", notifications_router)

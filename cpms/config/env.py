@@ -56,6 +56,7 @@ class Config:
     smtp_tls: bool = True
     email_from: str = "CPMS <cpms@localhost>"
     upload_max_bytes: int = 20 * 1024 * 1024
+    incident_notify_hours: int = 24
 
     @property
     def production(self) -> bool:
@@ -241,6 +242,7 @@ def load(environ: Mapping[str, str]) -> Config:
         smtp_tls=parse_bool(environ, "CPMS_SMTP_TLS", default=True),
         email_from=environ.get("CPMS_EMAIL_FROM", "").strip() or "CPMS <cpms@localhost>",
         upload_max_bytes=parse_upload_limit(environ),
+        incident_notify_hours=parse_incident_notify_hours(environ),
     )
 
 
@@ -256,6 +258,23 @@ def parse_upload_limit(environ: Mapping[str, str]) -> int:
     if not 1 <= megabytes <= 1024:
         raise ConfigError("CPMS_UPLOAD_MAX_MB must be between 1 and 1024.")
     return megabytes * 1024 * 1024
+
+
+def parse_incident_notify_hours(environ: Mapping[str, str]) -> int:
+    """CPMS_INCIDENT_NOTIFY_HOURS: hours within which a customer must be notified of an incident
+    on an item in custody (default 24)."""
+    raw = environ.get("CPMS_INCIDENT_NOTIFY_HOURS", "").strip()
+    if not raw:
+        return 24
+    try:
+        hours = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"CPMS_INCIDENT_NOTIFY_HOURS={raw!r} is not a whole number of hours."
+        ) from None
+    if not 1 <= hours <= 720:
+        raise ConfigError("CPMS_INCIDENT_NOTIFY_HOURS must be between 1 and 720.")
+    return hours
 
 
 def parse_retired_master_keys(environ: Mapping[str, str], *, current: bytes) -> list[bytes]:

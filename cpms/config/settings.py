@@ -138,6 +138,7 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 CPMS_UPLOAD_MAX_BYTES = CONFIG.upload_max_bytes
+CPMS_INCIDENT_NOTIFY_HOURS = CONFIG.incident_notify_hours
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.upload_max_bytes + 1024 * 1024
 
 # E-mail: SMTP when CPMS_SMTP_HOST is set, otherwise one file per message under var/mail/

@@ -19,6 +19,7 @@ urlpatterns = [
     path("purchases/", include("cpms.retail.urls")),
     path("quality/", include("cpms.quality.urls")),
     path("data/", include("cpms.dataio.urls")),
+    path("notifications/", include("cpms.notifications.urls")),
     path("users/", include("cpms.users.urls")),
     path("", include("cpms.console.urls")),
 ]

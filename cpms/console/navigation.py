@@ -62,3 +62,13 @@ NAVIGATION += (NavItem("users:security", _("Account security"), "security", "use
 NAVIGATION += (NavItem("privacy:keys", _("Encryption keys"), "privacy", "keys.manage"),)
 NAVIGATION += (NavItem("audit:entry-list", _("Audit trail"), "audit", permission="audit.view"),)
 NAVIGATION += (NavItem("customers:list", _("Customers"), "customers", permission="customers.view"),)
+NAVIGATION += (NavItem("retail:list", _("Purchases"), "retail", permission="retail.view"),)
+NAVIGATION += (NavItem("documents:list", _("Documents"), "documents", permission="documents.view"),)
+NAVIGATION += (NavItem("quality:queue", _("Data quality"), "quality", permission="quality.review"),)
+NAVIGATION += (NavItem("customers:fields", _("Custom fields"), "customers", "customers.configure"),)
+NAVIGATION += (
+    NavItem("dataio:import", _("Import / export"), "data", ("data.import", "data.export")),
+)
+NAVIGATION += (NavItem("holdings:list", _("Property"), "holdings", permission="holdings.view"),)
+NAVIGATION += (NavItem("custody:list", _("Custody"), "custody", permission="holdings.view"),)
+NAVIGATION += (NavItem("notifications:list", _("Notifications"), "notifications"),)

@@ -38,6 +38,7 @@ PATH_AREAS: dict[str, str | None] = {
     "roles": "access",
     "tokens": "access",
     "purchases": "retail",
+    "notifications": None,
 }
 
 

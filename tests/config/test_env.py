@@ -232,3 +232,12 @@ def test_load__mail_and_upload_settings(tmp_path):
     assert (config.smtp_host, config.smtp_port, config.smtp_tls) == ("smtp.example.cn", 465, False)
     assert config.email_from == "客户财产 <noreply@example.cn>"
     assert config.upload_max_bytes == 5 * 1024 * 1024
+
+
+def test_load__incident_notify_hours(tmp_path):
+    assert env.load(production_environ(tmp_path)).incident_notify_hours == 24
+    config = env.load(production_environ(tmp_path, CPMS_INCIDENT_NOTIFY_HOURS="48"))
+    assert config.incident_notify_hours == 48
+    for raw, message in (("soon", "whole number"), ("0", "between 1 and 720")):
+        with pytest.raises(env.ConfigError, match=message):
+            env.load(production_environ(tmp_path, CPMS_INCIDENT_NOTIFY_HOURS=raw))

@@ -34,7 +34,30 @@ def test_demo__creates_branches_and_one_user_per_role():
     assert roles["rm1"] == roles["rm2"] == "relationship_manager"
     assert roles["auditor1"] == "auditor"
     assert User.objects.get(username="rm1").branch != User.objects.get(username="rm2").branch
-    assert "Demo data loaded: 11 rows created." in out.getvalue()
+    assert "Demo data loaded:" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo__covers_both_profiles_every_kind_and_every_custody_state():
+    from cpms.custody.choices import CustodyState
+    from cpms.custody.models import CustodyItem
+    from cpms.customers.models import Customer
+    from cpms.documents.models import Document
+    from cpms.holdings.choices import HoldingKind
+    from cpms.holdings.models import Holding
+    from cpms.retail.models import Purchase, PurchaseReturn
+
+    call_command("demo", "--customers", "12", stdout=StringIO())
+    tags = [tag for row in Customer.objects.values_list("tags", flat=True) for tag in row]
+    assert tags.count("demo-finance") == 6
+    assert tags.count("demo-retail") == 6
+    assert set(Customer.objects.values_list("kind", flat=True)) == {"individual", "organisation"}
+    assert set(Holding.objects.values_list("kind", flat=True)) == set(HoldingKind.values)
+    assert set(CustodyItem.objects.values_list("state", flat=True)) == set(CustodyState.values)
+    assert Purchase.objects.exists()
+    assert PurchaseReturn.objects.filter(kind="return").exists()
+    assert PurchaseReturn.objects.filter(kind="exchange").exists()
+    assert Document.objects.exists()
 
 
 @pytest.mark.django_db
