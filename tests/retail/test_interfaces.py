@@ -22,7 +22,10 @@ from tests.retail.conftest import purchase_data
 
 
 def _api(user, token_for, scopes=("retail:write",)) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token_for(user, scopes=list(scopes))}")
+    return Client(
+        HTTP_AUTHORIZATION=f"Bearer {token_for(user, scopes=list(scopes))}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
 
 def _json(data: dict) -> str:
