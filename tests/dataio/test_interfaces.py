@@ -51,7 +51,9 @@ def test_console_import__runs_a_job_and_shows_the_result(
     assert page.status_code == 200
     assert b"hx-trigger" not in page.content  # finished: polling stops
     actions = list(
-        AuditEntry.objects.filter(action__startswith="data.").values_list("action", flat=True)
+        AuditEntry.objects.filter(action__startswith="data.")
+        .order_by("pk")
+        .values_list("action", flat=True)
     )
     assert actions == [AuditAction.IMPORT_SUBMITTED, AuditAction.IMPORT_APPLIED]
 
