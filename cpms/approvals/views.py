@@ -16,6 +16,7 @@ from cpms.access.checks import user_has_permission
 from cpms.approvals import selectors, services
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.forms import DecisionForm, PolicyForm
+from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.pagination import keyset_page
 
@@ -26,11 +27,6 @@ TABS = ("awaiting", "mine", "all")
 def _require_inbox(request: HttpRequest) -> None:
     if not request.user.is_staff or not selectors.can_use_approvals(request.user):
         raise PermissionDenied
-
-
-def _error_text(exc: CpmsError) -> str:
-    details = "; ".join(str(value) for value in exc.fields.values() if isinstance(value, str))
-    return f"{exc.message} {details}".strip()
 
 
 def _visible(request: HttpRequest, pk: int) -> Any:
@@ -108,7 +104,7 @@ def _decision_view(request: HttpRequest, pk: int, service: Any, done: str) -> Ht
     try:
         service(actor=request.user, request_id=pk, reason=reason)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, done)
     return redirect("approvals:detail", pk=pk)

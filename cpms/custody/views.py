@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.core.console import console_page, error_text
 from cpms.core.errors import CpmsError, NotFound
-from cpms.core.pagination import keyset_page
 from cpms.custody import forms, selectors, services
 from cpms.custody.choices import (
     CustodyState,
@@ -31,11 +31,6 @@ from cpms.custody.models import OPERATE_PERMISSION, VIEW_PERMISSION, CustodyItem
 PAGE_SIZE = 25
 
 
-def _error_text(exc: CpmsError) -> str:
-    details = "; ".join(str(value) for value in exc.fields.values() if isinstance(value, str))
-    return f"{exc.message} {details}".strip()
-
-
 def _get(fetch: Callable[..., Any], request: HttpRequest, pk: int, permission: str) -> Any:
     try:
         return fetch(user=request.user, pk=pk, permission=permission)
@@ -44,12 +39,8 @@ def _get(fetch: Callable[..., Any], request: HttpRequest, pk: int, permission: s
 
 
 def _page(request: HttpRequest, rows: Any) -> tuple[list[Any], str | None]:
-    try:
-        return keyset_page(
-            rows, limit=PAGE_SIZE, cursor=request.GET.get("cursor") or None, ordering=("-pk",)
-        )
-    except CpmsError as exc:
-        raise Http404 from exc
+    page, next_cursor, _query = console_page(request, rows, limit=PAGE_SIZE)
+    return page, next_cursor
 
 
 def _query(request: HttpRequest) -> str:
@@ -175,7 +166,7 @@ def _transition(
         try:
             run(item, form.cleaned_data)
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, done)
     return redirect("custody:detail", pk=pk)
@@ -391,7 +382,7 @@ def _incident_step(
     try:
         run(incident, data)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, done)
     return redirect("custody:incident", pk=pk)
@@ -469,7 +460,7 @@ def stocktake_start(request: HttpRequest) -> HttpResponse:
     try:
         stocktake = services.stocktake_start(actor=request.user, **form.cleaned_data)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("custody:stocktakes")
     messages.success(request, _("Stocktake started."))
     return redirect("custody:stocktake", pk=stocktake.pk)
@@ -519,7 +510,7 @@ def stocktake_count(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
     return redirect("custody:stocktake", pk=pk)
 
 
@@ -531,7 +522,7 @@ def stocktake_close(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.stocktake_close(actor=request.user, stocktake=stocktake)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Stocktake closed; missing items opened incidents."))
     return redirect("custody:stocktake", pk=pk)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
 from cpms.core.pagination import keyset_page
 from cpms.customers import selectors, services
@@ -43,11 +44,6 @@ def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -
         return selectors.customer_get_for_user(user=request.user, pk=pk, permission=permission)
     except NotFound as exc:
         raise Http404 from exc
-
-
-def _error_text(exc: CpmsError) -> str:
-    details = "; ".join(str(value) for value in exc.fields.values())
-    return f"{exc.message} {details}".strip()
 
 
 @login_required
@@ -243,7 +239,7 @@ def customer_status(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Status changed."))
     return redirect("customers:detail", pk=pk)
@@ -261,7 +257,7 @@ def consent_grant(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.consent_grant(actor=request.user, customer=customer, **form.cleaned_data)
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Consent recorded."))
     return redirect(f"{redirect('customers:detail', pk=pk).url}?tab=consents")
@@ -285,7 +281,7 @@ def consent_withdraw(request: HttpRequest, pk: int, consent_id: int) -> HttpResp
         try:
             services.consent_withdraw(actor=request.user, consent=consent, **form.cleaned_data)
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Consent withdrawn."))
     return redirect(f"{redirect('customers:detail', pk=pk).url}?tab=consents")

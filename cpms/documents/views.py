@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.core.console import console_page, error_text
 from cpms.core.errors import CpmsError, NotFound
-from cpms.core.pagination import keyset_page
 from cpms.documents import selectors, services
 from cpms.documents.api import attachment
 from cpms.documents.choices import Classification
@@ -31,11 +31,6 @@ def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -
         return selectors.document_get_for_user(user=request.user, pk=pk, permission=permission)
     except NotFound as exc:
         raise Http404 from exc
-
-
-def _error_text(exc: CpmsError) -> str:
-    details = "; ".join(str(value) for value in exc.fields.values() if str(value) != exc.message)
-    return f"{exc.message} {details}".strip()
 
 
 def _detail_url(pk: int) -> str:
@@ -54,14 +49,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
         classification=classification if classification in Classification.values else None,
         customer=int(customer) if customer.isdigit() else None,
     )
-    try:
-        rows, next_cursor = keyset_page(
-            documents, limit=PAGE_SIZE, cursor=request.GET.get("cursor") or None, ordering=("-pk",)
-        )
-    except CpmsError as exc:
-        raise Http404 from exc
-    query = request.GET.copy()
-    query.pop("cursor", None)
+    rows, next_cursor, query = console_page(request, documents, limit=PAGE_SIZE)
     return render(
         request,
         "documents/list.html",
@@ -166,7 +154,7 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.document_update(actor=request.user, document=document, **form.cleaned_data)
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Document updated."))
     return redirect(_detail_url(pk))
@@ -187,7 +175,7 @@ def version_add(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, document=document, file=upload, original_name=upload.name
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Version %(number)d added.") % {"number": version.number})
     return redirect(_detail_url(pk))
@@ -203,7 +191,7 @@ def _download(request: HttpRequest, pk: int, number: int | None) -> HttpResponse
     except NotFound as exc:
         raise Http404 from exc
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(_detail_url(pk))
     return attachment(download)
 
@@ -232,7 +220,7 @@ def document_link(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, document=document, holding=form.cleaned_data["holding"]
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Linked to the property item."))
     return redirect(_detail_url(pk))
@@ -246,7 +234,7 @@ def document_unlink(request: HttpRequest, pk: int, holding_id: int) -> HttpRespo
     try:
         services.document_unlink(actor=request.user, document=document, holding=holding_id)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Link removed."))
     return redirect(_detail_url(pk))

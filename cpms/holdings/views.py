@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.core.console import console_page, error_text
 from cpms.core.errors import CpmsError, NotFound
-from cpms.core.pagination import keyset_page
 from cpms.customers import selectors as customer_selectors
 from cpms.holdings import selectors, services
 from cpms.holdings.choices import (
@@ -50,11 +50,6 @@ def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -
         raise Http404 from exc
 
 
-def _error_text(exc: CpmsError) -> str:
-    details = "; ".join(str(value) for value in exc.fields.values())
-    return f"{exc.message} {details}".strip()
-
-
 def _apply_errors(forms_by_prefix: dict[str, Any], exc: CpmsError) -> None:
     """Field errors onto the form holding that field (`details.x` onto the details form)."""
     main = forms_by_prefix[""]
@@ -85,14 +80,7 @@ def holding_list(request: HttpRequest) -> HttpResponse:
         status=status if status in HoldingStatus.values else None,
         customer=int(customer) if customer.isdigit() else None,
     )
-    try:
-        rows, next_cursor = keyset_page(
-            holdings, limit=PAGE_SIZE, cursor=request.GET.get("cursor") or None, ordering=("-pk",)
-        )
-    except CpmsError as exc:
-        raise Http404 from exc
-    query = request.GET.copy()
-    query.pop("cursor", None)
+    rows, next_cursor, query = console_page(request, holdings, limit=PAGE_SIZE)
     return render(
         request,
         "holdings/list.html",
@@ -293,7 +281,7 @@ def holding_revalue(request: HttpRequest, pk: int) -> HttpResponse:
                 source=form.cleaned_data["source"],
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Valuation recorded."))
     return redirect("holdings:detail", pk=pk)
@@ -316,7 +304,7 @@ def holding_status(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Status changed."))
     return redirect("holdings:detail", pk=pk)
@@ -334,7 +322,7 @@ def position_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.position_add(actor=request.user, holding=holding, data=form.data_for_service())
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Position added."))
     return redirect("holdings:detail", pk=pk)
@@ -354,7 +342,7 @@ def position_remove(request: HttpRequest, pk: int, position_id: int) -> HttpResp
     try:
         services.position_remove(actor=request.user, position=position)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Position removed."))
     return redirect("holdings:detail", pk=pk)

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cpms.access.console import require_staff
+from cpms.core.console import console_page, error_text
 from cpms.core.errors import CpmsError, NotFound
-from cpms.core.pagination import keyset_page
 from cpms.quality import selectors, services
 from cpms.quality.choices import CandidateStatus, MatchReason, StaleReason
 from cpms.quality.forms import DismissForm, MergeForm
@@ -26,14 +26,7 @@ QUEUE_ORDERING = ("-score", "-pk")
 
 
 def _page(request: HttpRequest, queryset: Any, ordering: tuple[str, ...]) -> tuple[list, Any, str]:
-    try:
-        rows, next_cursor = keyset_page(
-            queryset, limit=PAGE_SIZE, cursor=request.GET.get("cursor") or None, ordering=ordering
-        )
-    except CpmsError as exc:
-        raise Http404 from exc
-    query = request.GET.copy()
-    query.pop("cursor", None)
+    rows, next_cursor, query = console_page(request, queryset, ordering=ordering, limit=PAGE_SIZE)
     return rows, next_cursor, query.urlencode()
 
 
@@ -42,11 +35,6 @@ def _candidate(request: HttpRequest, pk: int) -> DuplicateCandidate:
         return selectors.candidate_get_for_user(user=request.user, pk=pk)
     except NotFound as exc:
         raise Http404 from exc
-
-
-def _error_text(exc: CpmsError) -> str:
-    details = "; ".join(str(value) for value in exc.fields.values())
-    return f"{exc.message} {details}".strip()
 
 
 def _reason_labels(reasons: list[str]) -> list[str]:
@@ -118,7 +106,7 @@ def candidate_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, candidate=candidate, reason=form.cleaned_data["reason"]
             )
         except CpmsError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Dismissed: the pair will not be flagged again."))
     return redirect("quality:candidate", pk=pk)
@@ -141,7 +129,7 @@ def candidate_merge(request: HttpRequest, pk: int) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         )
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         if outcome.approval_request is not None:
             messages.success(
@@ -161,7 +149,7 @@ def scan(request: HttpRequest) -> HttpResponse:
     try:
         report = services.duplicate_scan(actor=request.user)
     except CpmsError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,
