@@ -78,6 +78,8 @@ SEED_MIGRATIONS = (
     ("cpms.access.migrations.0003_registry_permissions", "forwards"),
     ("cpms.access.migrations.0004_customers_configure", "forwards"),
     ("cpms.approvals.migrations.0002_default_policies", "create_policies"),
+    ("cpms.access.migrations.0005_ledger_permissions", "forwards"),
+    ("cpms.approvals.migrations.0003_points_adjust_policy", "create_policies"),
 )
 
 

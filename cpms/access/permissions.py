@@ -60,6 +60,15 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission("ledger.view", "ledger", _("View ledger accounts and transfers")),
     Permission("ledger.post", "ledger", _("Post transfers"), write=True),
+    Permission("ledger.close", "ledger", _("Close ledger periods"), write=True),
+    Permission("ledger.reconcile", "ledger", _("Import bank statements and reconcile"), write=True),
+    Permission("points.redeem", "retail", _("Redeem customers' loyalty points"), write=True),
+    Permission(
+        "points.adjust",
+        "retail",
+        _("Request loyalty point adjustments and edit earn rules"),
+        write=True,
+    ),
 )
 
 BY_CODE: dict[str, Permission] = {permission.code: permission for permission in PERMISSIONS}
@@ -89,6 +98,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "documents.manage",
         "retail.view",
         "retail.manage",
+        "points.redeem",
+        "points.adjust",
         "data.import",
         "data.export",
         "quality.review",
@@ -97,6 +108,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.view",
         "ledger.view",
         "ledger.post",
+        "ledger.close",
+        "ledger.reconcile",
         "approvals.request",
         "approvals.decide",
         "holdings.view",
@@ -135,6 +148,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "holdings.view",
         "retail.view",
         "retail.manage",
+        "points.redeem",
     ),
     "trainer": (),
     "customer": (),

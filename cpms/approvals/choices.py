@@ -43,3 +43,4 @@ class ApprovalAction(models.TextChoices):
     ACCESS_ROLE_GRANT = "access.role_grant", _("Role grant")
     MONITORING_RULE_CHANGE = "monitoring.rule_change", _("Monitoring rule change")
     PRIVACY_BULK_EXPORT = "privacy.bulk_export", _("Bulk export of personal data")
+    POINTS_ADJUST = "points.adjust", _("Loyalty points adjustment")

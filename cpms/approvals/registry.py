@@ -12,7 +12,10 @@ for its action is approved:
     )
 
 `execute` runs inside the transaction of the final approval: when it raises, the approval and
-everything the operation wrote are rolled back together.
+everything the operation wrote are rolled back together. `on_close` (optional) runs inside the
+transaction that rejects, cancels or expires a request, so an operation that reserved
+something when it was submitted (a ledger hold) can release it:
+`on_close(*, request, actor, status) -> None`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 Executor = Callable[..., Mapping[str, Any] | None]
 Describer = Callable[[Mapping[str, Any]], str]
+Closer = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -33,19 +37,25 @@ class Operation:
     action: str
     execute: Executor
     describe: Describer | None = None
+    on_close: Closer | None = None
 
 
 _OPERATIONS: dict[str, Operation] = {}
 
 
 def register(
-    action: str, *, execute: Executor, describe: Describer | None = None, replace: bool = False
+    action: str,
+    *,
+    execute: Executor,
+    describe: Describer | None = None,
+    on_close: Closer | None = None,
+    replace: bool = False,
 ) -> Operation:
     """Register the executor of `action`. Registering a different executor for an action that
     already has one is refused unless `replace=True` (tests use that)."""
     if not action or "." not in action:
         raise ValueError(f"action codes look like 'area.verb', not {action!r}")
-    operation = Operation(action=action, execute=execute, describe=describe)
+    operation = Operation(action=action, execute=execute, describe=describe, on_close=on_close)
     existing = _OPERATIONS.get(action)
     if existing is not None and existing != operation and not replace:
         raise ValueError(f"an operation is already registered for {action!r}")

@@ -318,7 +318,12 @@ def _locked(request_id: Any) -> ApprovalRequest:
     return request
 
 
-def _move(request: ApprovalRequest, to: str, *, now: Any, result: Any = None) -> None:
+_CLOSING = (ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED, ApprovalStatus.CANCELLED)
+
+
+def _move(
+    request: ApprovalRequest, to: str, *, now: Any, result: Any = None, actor: Any = None
+) -> None:
     if to not in TRANSITIONS[request.status]:
         raise NotPending()
     request.status = to
@@ -328,10 +333,15 @@ def _move(request: ApprovalRequest, to: str, *, now: Any, result: Any = None) ->
         request.result = result
         fields.append("result")
     request.save(update_fields=fields)
+    if to in _CLOSING:
+        # release what the operation reserved at submission, in this same transaction
+        operation = registry.get(request.action)
+        if operation is not None and operation.on_close is not None:
+            operation.on_close(request=request, actor=actor, status=to)
 
 
 def _expire(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
-    _move(request, ApprovalStatus.EXPIRED, now=now)
+    _move(request, ApprovalStatus.EXPIRED, now=now, actor=actor)
     audit_record(
         actor=actor,
         action=AuditAction.APPROVAL_EXPIRED,
@@ -385,7 +395,7 @@ def _record_decision(
     except IntegrityError as exc:  # the row lock makes this unreachable; the constraint backs it
         raise AlreadyDecided() from exc
     if kind == DecisionKind.REJECTED:
-        _move(request, ApprovalStatus.REJECTED, now=now)
+        _move(request, ApprovalStatus.REJECTED, now=now, actor=actor)
         audit_record(
             actor=actor,
             action=AuditAction.APPROVAL_REJECTED,
@@ -454,7 +464,7 @@ def approval_cancel(*, actor: Any, request_id: Any, reason: str = "") -> Approva
             raise NotMaker()
         if request.status != ApprovalStatus.PENDING:
             raise NotPending()
-        _move(request, ApprovalStatus.CANCELLED, now=timezone.now())
+        _move(request, ApprovalStatus.CANCELLED, now=timezone.now(), actor=actor)
         audit_record(
             actor=actor,
             action=AuditAction.APPROVAL_CANCELLED,

@@ -22,9 +22,14 @@ from cpms.customers.api import router as customers_router
 from cpms.dataio.api import router as dataio_router
 from cpms.documents.api import router as documents_router
 from cpms.holdings.api import router as holdings_router
+from cpms.ledger.api import router as ledger_router
+from cpms.loans.api import router as loans_router
 from cpms.notifications.api import router as notifications_router
+from cpms.points.api import router as points_router
+from cpms.portfolios.api import router as portfolios_router
 from cpms.privacy.api import router as privacy_router
 from cpms.quality.api import router as quality_router
+from cpms.reconciliation.api import router as reconciliation_router
 from cpms.retail.api import router as retail_router
 from cpms.users.api import router as users_router
 from cpms.users.auth import api_auth, authenticated_user
@@ -134,3 +139,8 @@ api.add_router("/purchases/", retail_router)
 api.add_router("/quality/", quality_router)
 api.add_router("/data/", dataio_router)
 api.add_router("/notifications/", notifications_router)
+api.add_router("/ledger/", ledger_router)
+api.add_router("/points/", points_router)
+api.add_router("/loans/", loans_router)
+api.add_router("/portfolios/", portfolios_router)
+api.add_router("/reconciliation/", reconciliation_router)

@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "cpms.retail",
     "cpms.quality",
     "cpms.dataio",
+    "cpms.ledger",
+    "cpms.points",
+    "cpms.loans",
+    "cpms.portfolios",
+    "cpms.reconciliation",
     "cpms.console",
     *CONFIG.extra_apps,  # test and benchmark fixture apps only (CPMS_EXTRA_APPS)
 ]

@@ -39,6 +39,10 @@ PATH_AREAS: dict[str, str | None] = {
     "tokens": "access",
     "purchases": "retail",
     "notifications": None,
+    "points": "retail",
+    "loans": "ledger",
+    "portfolios": "ledger",
+    "reconciliation": "ledger",
 }
 
 

@@ -220,6 +220,7 @@ def test_policies__list(api_for, checker):
         "holdings.dispose",
         "ledger.transfer",
         "monitoring.rule_change",
+        "points.adjust",
         "privacy.bulk_export",
     ]
     transfer = body["items"][3]

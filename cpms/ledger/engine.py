@@ -1,0 +1,410 @@
+"""The posting engine: the only code that writes `Transfer` and `Balance` rows.
+
+It runs inside the caller's transaction and does no permission check and no audit entry:
+`ledger.services` (and the points, loans and portfolios services) wrap it with both. Steps,
+for one transfer or a linked batch alike:
+
+1. validate every transfer (amount, asset, two different open accounts, value date after the
+   last period close) and report every wrong row at once;
+2. idempotency: keys already stored return the original transfers (a replay posts nothing);
+3. choose a balance shard per account (busy internal accounts have several, so concurrent
+   writers lock different rows), lock the touched shards in (account, shard) order — the same
+   global order in every transaction, so PostgreSQL never sees a lock cycle;
+4. check the no-negative rule on the locked rows, insert the transfers, write the new totals.
+
+On PostgreSQL a period close takes an exclusive advisory lock and every posting a shared one, so
+a close waits for postings in flight and no posting slips into a period being closed."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpms.ledger.assets import format_minor
+from cpms.ledger.choices import AccountStatus, NormalSide, TransferKind
+from cpms.ledger.errors import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidTransfer,
+    NotPending,
+    PeriodClosed,
+)
+from cpms.ledger.models import Account, Balance, PeriodClose, Transfer
+
+PERIOD_LOCK_KEY = 0x43504D534C444752  # "CPMSLDGR"
+MAX_BATCH = 8190
+_IN_CHUNK = 500
+
+
+@dataclass
+class TransferSpec:
+    """One transfer to post. Accounts are `Account` rows (resolve codes/ids first)."""
+
+    debit_account: Account
+    credit_account: Account
+    amount: int
+    reference: str = ""
+    value_date: datetime.date | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    pending: bool = False
+    expires_at: datetime.datetime | None = None
+    reverses: Transfer | None = None
+    approval_request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    transfers: list[Transfer]
+    replayed: bool
+
+
+def require_transaction() -> None:
+    if connections[DEFAULT_DB_ALIAS].get_autocommit():
+        raise RuntimeError("ledger postings must run inside transaction.atomic()")
+
+
+def _is_postgres() -> bool:
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def closed_through(*, exclusive: bool = False) -> datetime.date | None:
+    """The last closed date, after taking the period lock (shared for postings, exclusive for
+    a close) on PostgreSQL. SQLite has one writer at a time, which is the same guarantee."""
+    if _is_postgres():
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [PERIOD_LOCK_KEY])
+    return PeriodClose.objects.order_by("-through").values_list("through", flat=True).first()
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+# ------------------------------------------------------------------------ validation
+
+
+def _validate(specs: Sequence[TransferSpec], closed: datetime.date | None) -> None:
+    problems: dict[str, str] = {}
+
+    def fail(index: int, name: str, message: str) -> None:
+        key = f"transfers[{index}].{name}" if len(specs) > 1 else name
+        problems.setdefault(key, message)
+
+    keys: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        amount = spec.amount
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            fail(
+                index,
+                "amount_minor",
+                _("The amount must be a whole number of minor units above 0."),
+            )
+        elif amount > 9_000_000_000_000_000:
+            fail(index, "amount_minor", _("The amount is too large."))
+        debit, credit = spec.debit_account, spec.credit_account
+        if debit.pk == credit.pk:
+            fail(index, "credit_account", _("Debit and credit must be two different accounts."))
+        elif debit.asset_id != credit.asset_id:
+            fail(
+                index,
+                "credit_account",
+                _("Both accounts must hold the same asset (%(debit)s, %(credit)s).")
+                % {"debit": debit.asset.code, "credit": credit.asset.code},
+            )
+        for name, account in (("debit_account", debit), ("credit_account", credit)):
+            if account.status != AccountStatus.OPEN:
+                fail(index, name, _("Account %(code)s is closed.") % {"code": account.code})
+        if closed is not None and spec.value_date is not None and spec.value_date <= closed:
+            fail(
+                index,
+                "value_date",
+                _("The books are closed through %(date)s; choose a later value date.")
+                % {"date": closed.isoformat()},
+            )
+        if len(spec.reference or "") > 140:
+            fail(index, "reference", _("At most 140 characters."))
+        key = spec.idempotency_key
+        if key is not None:
+            if not key or len(key) > 80:
+                fail(index, "idempotency_key", _("Use 1 to 80 characters."))
+            elif key in keys:
+                fail(
+                    index,
+                    "idempotency_key",
+                    _("The same key is used by transfer %(other)s of this batch.")
+                    % {"other": keys[key]},
+                )
+            else:
+                keys[key] = index
+    if problems:
+        if closed is not None and all(k.endswith("value_date") for k in problems):
+            raise PeriodClosed(fields=problems)
+        raise InvalidTransfer(_("The transfer is not valid."), fields=problems)
+
+
+def _same_request(stored: Transfer, spec: TransferSpec) -> bool:
+    return (
+        stored.debit_account_id == spec.debit_account.pk
+        and stored.credit_account_id == spec.credit_account.pk
+        and stored.amount == spec.amount
+        # a transfer held for approval was asked for as a plain posting
+        and (
+            stored.approval_request_id is not None
+            or (stored.kind == TransferKind.PENDING) == bool(spec.pending)
+        )
+        and (spec.reference or "") == stored.reference
+    )
+
+
+def find_replay(specs: Sequence[TransferSpec]) -> list[Transfer] | None:
+    """The stored transfers when every key of the batch is already stored (a replay); None
+    when none is. A mix, or a key stored for different content, is refused."""
+    keys = [spec.idempotency_key for spec in specs if spec.idempotency_key]
+    if not keys:
+        return None
+    found: dict[str, Transfer] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start : start + _IN_CHUNK]
+        for transfer in Transfer.objects.filter(idempotency_key__in=chunk):
+            found[transfer.idempotency_key] = transfer
+    if not found:
+        return None
+    problems: dict[str, str] = {}
+    for index, spec in enumerate(specs):
+        stored = found.get(spec.idempotency_key or "")
+        name = f"transfers[{index}].idempotency_key" if len(specs) > 1 else "idempotency_key"
+        if stored is None:
+            problems[name] = _(
+                "Part of this batch was already posted with these keys; a batch is replayed "
+                "whole or posted whole."
+            )
+        elif not _same_request(stored, spec):
+            problems[name] = _("Key %(key)s was used for transfer #%(id)s with other content.") % {
+                "key": spec.idempotency_key,
+                "id": stored.pk,
+            }
+    if problems:
+        raise IdempotencyConflict(fields=problems)
+    return [found[spec.idempotency_key or ""] for spec in specs]
+
+
+# ------------------------------------------------------------------------ balances
+
+
+def _shard_for(account: Account, chooser: random.Random) -> int:
+    return 0 if account.shards <= 1 else chooser.randrange(account.shards)
+
+
+def lock_balances(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
+    """Lock the balance shards `(account_id, shard)` in global order and return them."""
+    ordered = sorted(set(pairs))
+    rows: dict[tuple[int, int], Balance] = {}
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[start : start + _IN_CHUNK]
+        placeholders = ", ".join(["(%s, %s)"] * len(chunk))
+        params = [value for pair in chunk for value in pair]
+        lock = " FOR UPDATE" if _is_postgres() else ""
+        query = (
+            "SELECT * FROM ledger_balance WHERE (account_id, shard) IN ("  # noqa: S608
+            + placeholders
+            + ") ORDER BY account_id, shard"
+            + lock
+        )
+        for row in Balance.objects.raw(query, params):
+            rows[(row.account_id, row.shard)] = row
+    missing = [pair for pair in ordered if pair not in rows]
+    if missing:
+        raise RuntimeError(f"balance shards missing: {missing[:5]}")
+    return rows
+
+
+def _write_balances(rows: Iterable[Balance]) -> None:
+    params = [
+        (row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending, row.pk)
+        for row in rows
+    ]
+    if not params:
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.executemany(
+            "UPDATE ledger_balance SET debits_posted = %s, credits_posted = %s, "
+            "debits_pending = %s, credits_pending = %s WHERE id = %s",
+            params,
+        )
+
+
+def available(row: Balance) -> int:
+    """What the shard can still give (normal-side balance minus pending outflows)."""
+    if row.normal_side == NormalSide.CREDIT:
+        return row.credits_posted - row.debits_posted - row.debits_pending
+    return row.debits_posted - row.credits_posted - row.credits_pending
+
+
+def _check_no_negative(
+    rows: Mapping[tuple[int, int], Balance], accounts: Mapping[int, Account], touched: set
+) -> None:
+    problems: dict[str, str] = {}
+    for pair in sorted(touched):
+        row = rows[pair]
+        if not row.no_negative:
+            continue
+        left = available(row)
+        if left < 0:
+            account = accounts[row.account_id]
+            exponent = account.asset.exponent
+            problems[account.code] = _(
+                "Account %(code)s would go %(short)s %(asset)s below zero."
+            ) % {
+                "code": account.code,
+                "short": format_minor(-left, exponent),
+                "asset": account.asset.code,
+            }
+    if problems:
+        raise InsufficientFunds(fields=problems)
+
+
+# ------------------------------------------------------------------------ posting
+
+
+def post(
+    specs: Sequence[TransferSpec],
+    *,
+    actor: Any,
+    batch: uuid.UUID | None = None,
+    chooser: random.Random | None = None,
+) -> Posted:
+    """Post `specs` all-or-nothing inside the caller's transaction."""
+    require_transaction()
+    if not specs:
+        raise InvalidTransfer(fields={"transfers": _("Give at least one transfer.")})
+    if len(specs) > MAX_BATCH:
+        raise InvalidTransfer(
+            fields={"transfers": _("At most %(max)s transfers per batch.") % {"max": MAX_BATCH}}
+        )
+    closed = closed_through()
+    day = today()
+    for spec in specs:
+        if spec.value_date is None:
+            spec.value_date = day
+    _validate(specs, closed)
+    stored = find_replay(specs)
+    if stored is not None:
+        return Posted(transfers=stored, replayed=True)
+
+    chooser = chooser or random.Random()  # noqa: S311 - spreads load, not a secret
+    accounts: dict[int, Account] = {}
+    shard_of: dict[int, int] = {}
+    for spec in specs:
+        for account in (spec.debit_account, spec.credit_account):
+            if account.pk not in accounts:
+                accounts[account.pk] = account
+                shard_of[account.pk] = _shard_for(account, chooser)
+    rows = lock_balances((pk, shard_of[pk]) for pk in accounts)
+
+    now = timezone.now()
+    actor_id = getattr(actor, "pk", None)
+    transfers: list[Transfer] = []
+    for spec in specs:
+        debit_pair = (spec.debit_account.pk, shard_of[spec.debit_account.pk])
+        credit_pair = (spec.credit_account.pk, shard_of[spec.credit_account.pk])
+        debit_row, credit_row = rows[debit_pair], rows[credit_pair]
+        if spec.pending:
+            debit_row.debits_pending += spec.amount
+            credit_row.credits_pending += spec.amount
+        else:
+            debit_row.debits_posted += spec.amount
+            credit_row.credits_posted += spec.amount
+        transfers.append(
+            Transfer(
+                idempotency_key=spec.idempotency_key or new_key(),
+                kind=TransferKind.PENDING if spec.pending else TransferKind.POSTED,
+                debit_account_id=debit_pair[0],
+                credit_account_id=credit_pair[0],
+                debit_shard=debit_pair[1],
+                credit_shard=credit_pair[1],
+                asset_id=spec.debit_account.asset_id,
+                amount=spec.amount,
+                reference=spec.reference or "",
+                value_date=spec.value_date,
+                metadata=dict(spec.metadata or {}),
+                reverses=spec.reverses,
+                batch=batch,
+                expires_at=spec.expires_at if spec.pending else None,
+                approval_request_id=spec.approval_request_id,
+                created_at=now,
+                created_by_id=actor_id,
+            )
+        )
+    _check_no_negative(rows, accounts, set(rows))
+    try:
+        with transaction.atomic():
+            created = Transfer.objects.bulk_create(transfers, batch_size=1000)
+    except IntegrityError:
+        # a concurrent request stored one of the keys first: answer as the replay it is
+        stored = find_replay(specs)
+        if stored is None:
+            raise
+        return Posted(transfers=stored, replayed=True)
+    _write_balances(rows.values())
+    return Posted(transfers=created, replayed=False)
+
+
+def resolve(
+    pending: Transfer, *, post_it: bool, actor: Any, metadata: Mapping | None = None
+) -> Transfer:
+    """Post or void a hold: a new row linked to it moves the amount out of the pending totals
+    (and, when posting, into the posted totals) on the shards the hold used."""
+    require_transaction()
+    locked = Transfer.objects.select_for_update().get(pk=pending.pk)
+    if locked.kind != TransferKind.PENDING or Transfer.objects.filter(pending=locked).exists():
+        raise NotPending(fields={"transfer": str(locked.pk)})
+    day = today()
+    if post_it:
+        closed = closed_through()
+        if closed is not None and day <= closed:
+            raise PeriodClosed(fields={"value_date": day.isoformat()})
+    debit_pair = (locked.debit_account_id, locked.debit_shard)
+    credit_pair = (locked.credit_account_id, locked.credit_shard)
+    rows = lock_balances([debit_pair, credit_pair])
+    debit_row, credit_row = rows[debit_pair], rows[credit_pair]
+    debit_row.debits_pending -= locked.amount
+    credit_row.credits_pending -= locked.amount
+    if post_it:
+        debit_row.debits_posted += locked.amount
+        credit_row.credits_posted += locked.amount
+    try:
+        with transaction.atomic():
+            resolution = Transfer.objects.create(
+                idempotency_key=f"{'post' if post_it else 'void'}:{locked.idempotency_key}"[:80],
+                kind=TransferKind.POST_PENDING if post_it else TransferKind.VOID_PENDING,
+                debit_account_id=locked.debit_account_id,
+                credit_account_id=locked.credit_account_id,
+                debit_shard=locked.debit_shard,
+                credit_shard=locked.credit_shard,
+                asset_id=locked.asset_id,
+                amount=locked.amount,
+                reference=locked.reference,
+                value_date=day,
+                metadata=dict(metadata or {}),
+                pending=locked,
+                created_at=timezone.now(),
+                created_by_id=getattr(actor, "pk", None),
+            )
+    except IntegrityError as exc:  # resolved concurrently; the row lock makes this rare
+        raise NotPending(fields={"transfer": str(locked.pk)}) from exc
+    _write_balances([debit_row, credit_row])
+    return resolution

@@ -1,0 +1,263 @@
+"""Scoped reads of the ledger: accounts with balances, transfers, holds, statements and the
+trial balance. Customer accounts follow the customer's scope; internal accounts are visible to
+every holder of `ledger.view`. Out of scope looks exactly like missing (404)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from cpms.access.checks import require_permission, user_has_permission
+from cpms.access.scopes import scope_filter
+from cpms.ledger.choices import POSTED_KINDS, AccountKind, HoldState, NormalSide, TransferKind
+from cpms.ledger.errors import AccountNotFound, TransferNotFound
+from cpms.ledger.models import VIEW_PERMISSION, Account, Balance, Transfer
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    normal_side: str
+
+    @property
+    def posted(self) -> int:
+        """The balance on the account's normal side (positive = what it normally holds)."""
+        if self.normal_side == NormalSide.CREDIT:
+            return self.credits_posted - self.debits_posted
+        return self.debits_posted - self.credits_posted
+
+    @property
+    def available(self) -> int:
+        """Posted balance less outgoing holds."""
+        if self.normal_side == NormalSide.CREDIT:
+            return self.posted - self.debits_pending
+        return self.posted - self.credits_pending
+
+
+def visible_accounts(user: Any, permission: str = VIEW_PERMISSION) -> QuerySet[Account]:
+    require_permission(user, permission)
+    condition = scope_filter(user, permission, Account)
+    internal = Q(kind=AccountKind.INTERNAL)
+    where = internal if condition is None else (condition | internal)
+    return Account.objects.select_related("asset").filter(where)
+
+
+def account_get_for_user(*, user: Any, ref: Any, permission: str = VIEW_PERMISSION) -> Account:
+    """An account by id or code within the user's scope; 404 otherwise."""
+    query = visible_accounts(user, permission)
+    text = str(ref)
+    account = (
+        query.filter(pk=int(text)).first() if text.isdigit() else query.filter(code=text).first()
+    )
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def account_balance(account: Account) -> AccountBalance:
+    totals = Balance.objects.filter(account=account).aggregate(
+        dp=Coalesce(Sum("debits_posted"), 0),
+        cp=Coalesce(Sum("credits_posted"), 0),
+        dh=Coalesce(Sum("debits_pending"), 0),
+        ch=Coalesce(Sum("credits_pending"), 0),
+    )
+    return AccountBalance(
+        totals["dp"], totals["cp"], totals["dh"], totals["ch"], account.normal_side
+    )
+
+
+def balances_for(accounts: list[Account]) -> dict[int, AccountBalance]:
+    """Balances of many accounts in one query (list pages)."""
+    sides = {account.pk: account.normal_side for account in accounts}
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    rows = Balance.objects.filter(account_id__in=list(sides)).values_list(
+        "account_id", "debits_posted", "credits_posted", "debits_pending", "credits_pending"
+    )
+    for account_id, dp, cp, dh, ch in rows:
+        total = totals[account_id]
+        total[0] += dp
+        total[1] += cp
+        total[2] += dh
+        total[3] += ch
+    return {pk: AccountBalance(*totals[pk], sides[pk]) for pk in sides}
+
+
+def account_list(user: Any, *, filters: Mapping[str, Any] | None = None) -> QuerySet[Account]:
+    filters = filters or {}
+    query = visible_accounts(user)
+    if filters.get("customer_id"):
+        query = query.filter(customer_id=filters["customer_id"])
+    if filters.get("kind"):
+        query = query.filter(kind=filters["kind"])
+    if filters.get("purpose"):
+        query = query.filter(purpose=filters["purpose"])
+    if filters.get("asset"):
+        query = query.filter(asset__code=str(filters["asset"]).upper())
+    if filters.get("q"):
+        text = str(filters["q"]).strip()
+        query = query.filter(Q(code__icontains=text) | Q(name__icontains=text))
+    return query.order_by("pk")
+
+
+def _visible_transfers(user: Any) -> QuerySet[Transfer]:
+    accounts = visible_accounts(user).values("pk")
+    return Transfer.objects.filter(
+        Q(debit_account__in=accounts) | Q(credit_account__in=accounts)
+    ).select_related("debit_account", "credit_account", "asset")
+
+
+def transfer_get_for_user(*, user: Any, transfer_id: Any) -> Transfer:
+    try:
+        pk = int(transfer_id)
+    except (TypeError, ValueError):
+        raise TransferNotFound() from None
+    transfer = _visible_transfers(user).filter(pk=pk).first()
+    if transfer is None:
+        raise TransferNotFound()
+    return transfer
+
+
+def hold_state(transfer: Transfer) -> str | None:
+    """pending / posted / voided for a hold; None for any other row."""
+    if transfer.kind != TransferKind.PENDING:
+        return None
+    resolution = Transfer.objects.filter(pending=transfer).values_list("kind", flat=True).first()
+    if resolution is None:
+        return HoldState.PENDING
+    return HoldState.POSTED if resolution == TransferKind.POST_PENDING else HoldState.VOIDED
+
+
+def transfer_list(user: Any, *, filters: Mapping[str, Any] | None = None) -> QuerySet[Transfer]:
+    filters = filters or {}
+    query = _visible_transfers(user)
+    if filters.get("account_id"):
+        account = filters["account_id"]
+        query = query.filter(Q(debit_account_id=account) | Q(credit_account_id=account))
+    if filters.get("kind"):
+        query = query.filter(kind=filters["kind"])
+    if filters.get("reference"):
+        query = query.filter(reference__icontains=str(filters["reference"]))
+    if filters.get("date_from"):
+        query = query.filter(value_date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        query = query.filter(value_date__lte=filters["date_to"])
+    return query.order_by("-pk")
+
+
+def hold_list(user: Any, *, awaiting_approval: bool | None = None) -> QuerySet[Transfer]:
+    """Holds not yet posted or voided."""
+    resolved = Transfer.objects.filter(pending=OuterRef("pk"))
+    query = _visible_transfers(user).filter(kind=TransferKind.PENDING).filter(~Exists(resolved))
+    if awaiting_approval is True:
+        query = query.filter(approval_request__isnull=False)
+    elif awaiting_approval is False:
+        query = query.filter(approval_request__isnull=True)
+    return query.order_by("-pk")
+
+
+@dataclass
+class StatementLine:
+    transfer: Transfer
+    debit: int
+    credit: int
+    balance: int
+    counterparty: str
+
+
+@dataclass
+class Statement:
+    account: Account
+    start: datetime.date
+    end: datetime.date
+    opening: int
+    closing: int
+    total_debits: int = 0
+    total_credits: int = 0
+    lines: list[StatementLine] = field(default_factory=list)
+
+
+def _signed(account: Account, debit: int, credit: int) -> int:
+    return credit - debit if account.normal_side == NormalSide.CREDIT else debit - credit
+
+
+def account_statement(account: Account, *, start: datetime.date, end: datetime.date) -> Statement:
+    """Posted movements by value date in [start, end]: opening balance (everything posted with
+    an earlier value date), lines with running balance, closing balance."""
+    posted = Transfer.objects.filter(kind__in=POSTED_KINDS)
+    before = posted.filter(value_date__lt=start)
+    debits = before.filter(debit_account=account).aggregate(total=Coalesce(Sum("amount"), 0))
+    credits = before.filter(credit_account=account).aggregate(total=Coalesce(Sum("amount"), 0))
+    opening = _signed(account, debits["total"], credits["total"])
+    statement = Statement(account=account, start=start, end=end, opening=opening, closing=opening)
+    rows = (
+        posted.filter(Q(debit_account=account) | Q(credit_account=account))
+        .filter(value_date__gte=start, value_date__lte=end)
+        .select_related("debit_account", "credit_account")
+        .order_by("value_date", "pk")
+    )
+    balance = opening
+    for transfer in rows:
+        is_debit = transfer.debit_account_id == account.pk
+        debit = transfer.amount if is_debit else 0
+        credit = 0 if is_debit else transfer.amount
+        balance += _signed(account, debit, credit)
+        statement.total_debits += debit
+        statement.total_credits += credit
+        other = transfer.credit_account if is_debit else transfer.debit_account
+        statement.lines.append(StatementLine(transfer, debit, credit, balance, other.code))
+    statement.closing = balance
+    return statement
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    account_id: int
+    code: str
+    asset: str
+    exponent: int
+    debits: int
+    credits: int
+
+    @property
+    def net_debit(self) -> int:
+        return self.debits - self.credits
+
+
+def trial_balance(user: Any | None = None) -> list[TrialBalanceRow]:
+    """Posted debit and credit totals of every account (from the balance shards: one grouped
+    query however many postings). With a user, only the accounts in scope."""
+    query = Balance.objects.all()
+    if user is not None:
+        query = query.filter(account__in=visible_accounts(user).values("pk"))
+    totals = query.values("account_id").annotate(d=Sum("debits_posted"), c=Sum("credits_posted"))
+    accounts = {
+        account.pk: account
+        for account in Account.objects.select_related("asset").filter(
+            pk__in=[row["account_id"] for row in totals]
+        )
+    }
+    result = [
+        TrialBalanceRow(
+            row["account_id"],
+            accounts[row["account_id"]].code,
+            accounts[row["account_id"]].asset.code,
+            accounts[row["account_id"]].asset.exponent,
+            row["d"],
+            row["c"],
+        )
+        for row in totals
+    ]
+    return sorted(result, key=lambda row: (row.asset, row.code))
+
+
+def can_post(user: Any) -> bool:
+    return user_has_permission(user, "ledger.post")

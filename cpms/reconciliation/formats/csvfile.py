@@ -1,0 +1,340 @@
+"""CSV account-history exports read through a CsvProfile (column mapping).
+
+Rows may come newest-first (Bank of China): the order is detected from the dates (first vs
+last row) or, when all dates are equal, from the running balances; rows are then put in
+chronological order (stable). With a balance column every row is checked against the previous
+one (previous balance + amount == balance) and each mismatch is reported as a problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from .base import (
+    ParsedStatement,
+    StatementLine,
+    StatementUnreadable,
+    decimal_to_minor,
+    finish_statement,
+    format_minor,
+    parse_decimal,
+    unreadable,
+)
+from .profiles import BUILTIN_PROFILES, CsvProfile
+
+FORMAT = "csv"
+HEADER_SEARCH_ROWS = 50
+
+
+@dataclass
+class _Row:
+    line: int
+    date: datetime.date
+    amount: Decimal
+    currency: str
+    balance: Decimal | None
+    account: str
+    texts: dict[str, str]
+
+
+def decode(data: bytes, encodings: tuple[str, ...]) -> str | None:
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
+
+
+def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [(reader.line_num, [cell.strip() for cell in row]) for row in reader]
+    except csv.Error as exc:
+        raise unreadable(
+            _("row %(line)s: the CSV is malformed (%(why)s).")
+            % {"line": reader.line_num, "why": exc},
+            reader.line_num,
+        ) from None
+
+
+def _header(rows: list[tuple[int, list[str]]], profile: CsvProfile) -> int | None:
+    """Position in `rows` of the header row, or None."""
+    for position, (_line, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if all(column in cells for column in profile.header_contains):
+            return position
+    return None
+
+
+def matches(data: bytes, profile: CsvProfile) -> bool:
+    text = decode(data[:65536], profile.encodings) or decode(data, profile.encodings)
+    if text is None:
+        return False
+    try:
+        rows = _rows(text, profile.delimiter)
+    except StatementUnreadable:
+        return False
+    return _header(rows, profile) is not None
+
+
+def profile_for(data: bytes) -> CsvProfile | None:
+    """The first built-in profile whose header columns appear in the file."""
+    for profile in BUILTIN_PROFILES.values():
+        if matches(data, profile):
+            return profile
+    return None
+
+
+def _blank(value: str) -> bool:
+    """Empty, or only dashes (Bank of China writes '----------' for 'no value')."""
+    return not value.strip().strip("-")
+
+
+def _date(text: str, profile: CsvProfile, line: int) -> datetime.date:
+    candidates = [text.strip()]
+    if " " in text.strip():
+        candidates.append(text.strip().split()[0])
+    for candidate in candidates:
+        for pattern in profile.date_formats:
+            try:
+                return datetime.datetime.strptime(candidate, pattern).date()
+            except ValueError:
+                continue
+    raise unreadable(
+        _("row %(line)s: '%(text)s' in column %(column)s is not a date (expected %(formats)s).")
+        % {
+            "line": line,
+            "text": text,
+            "column": profile.date_column,
+            "formats": ", ".join(profile.date_formats),
+        },
+        line,
+    )
+
+
+def _amount(text: str, column: str, line: int) -> Decimal:
+    where = _("row %(line)s, column %(column)s") % {"line": line, "column": column}
+    return parse_decimal(text, where=where, line=line)
+
+
+def _row(line: int, cells: list[str], index: dict[str, int], profile: CsvProfile) -> _Row:
+    def cell(column: str | None) -> str:
+        if not column:
+            return ""
+        position = index[column]
+        return cells[position] if position < len(cells) else ""
+
+    date = _date(cell(profile.date_column), profile, line)
+    if profile.amount_column:
+        if _blank(cell(profile.amount_column)):
+            raise unreadable(
+                _("row %(line)s: the amount (column %(column)s) is empty.")
+                % {"line": line, "column": profile.amount_column},
+                line,
+            )
+        amount = _amount(cell(profile.amount_column), profile.amount_column, line)
+    else:
+        assert profile.debit_column and profile.credit_column
+        debit_text, credit_text = cell(profile.debit_column), cell(profile.credit_column)
+        if _blank(debit_text) and _blank(credit_text):
+            raise unreadable(
+                _("row %(line)s: neither %(debit)s nor %(credit)s has an amount.")
+                % {"line": line, "debit": profile.debit_column, "credit": profile.credit_column},
+                line,
+            )
+        debit = (
+            Decimal(0) if _blank(debit_text) else _amount(debit_text, profile.debit_column, line)
+        )
+        credit = (
+            Decimal(0) if _blank(credit_text) else _amount(credit_text, profile.credit_column, line)
+        )
+        amount = abs(credit) - abs(debit)
+    currency_text = cell(profile.currency_column)
+    currency = (
+        profile.currency_for(currency_text) if profile.currency_column else None
+    ) or profile.default_currency
+    if (
+        profile.currency_column
+        and not _blank(currency_text)
+        and not profile.currency_for(currency_text)
+    ):
+        raise unreadable(
+            _(
+                "row %(line)s: '%(text)s' in column %(column)s is not a known currency (add it to "
+                "the profile's currency aliases)."
+            )
+            % {"line": line, "text": currency_text, "column": profile.currency_column},
+            line,
+        )
+    balance_text = cell(profile.balance_column)
+    balance = (
+        None
+        if not profile.balance_column or _blank(balance_text)
+        else _amount(balance_text, profile.balance_column, line)
+    )
+
+    def joined(columns: tuple[str, ...]) -> str:
+        return " ".join(cell(column) for column in columns if not _blank(cell(column)))
+
+    texts = {
+        "reference": joined(profile.reference_columns),
+        "description": joined(profile.description_columns),
+        "counterparty": joined(profile.counterparty_columns),
+        "counterparty_account": joined(profile.counterparty_account_columns),
+        "bank_code": cell(profile.bank_code_column) if profile.bank_code_column else "",
+    }
+    texts["bank_code"] = "" if _blank(texts["bank_code"]) else texts["bank_code"]
+    account = cell(profile.account_column)
+    return _Row(line, date, amount, currency, balance, "" if _blank(account) else account, texts)
+
+
+def _chains(rows: list[_Row]) -> int:
+    """How many consecutive pairs satisfy previous balance + amount == balance."""
+    return sum(
+        1
+        for previous, row in itertools.pairwise(rows)
+        if previous.balance is not None
+        and row.balance is not None
+        and previous.balance + row.amount == row.balance
+    )
+
+
+def _chronological(rows: list[_Row]) -> list[_Row]:
+    descending = rows[0].date > rows[-1].date
+    if rows[0].date == rows[-1].date:
+        descending = _chains(rows[::-1]) > _chains(rows)
+    if descending:
+        rows = rows[::-1]
+    return sorted(rows, key=lambda row: row.date)
+
+
+def _statement(rows: list[_Row], profile: CsvProfile) -> ParsedStatement:
+    rows = _chronological(rows)
+    currency = rows[0].currency
+    problems: list[str] = []
+    lines: list[StatementLine] = []
+    previous: int | None = None
+    for position, row in enumerate(rows):
+        where = _("row %(line)s") % {"line": row.line}
+        amount = decimal_to_minor(row.amount, currency, where=where, line=row.line)
+        balance = None
+        if row.balance is not None:
+            balance = decimal_to_minor(row.balance, currency, where=where, line=row.line)
+        if (
+            position
+            and previous is not None
+            and balance is not None
+            and previous + amount != balance
+        ):
+            problems.append(
+                _(
+                    "row %(line)s (%(date)s): balance %(balance)s, expected %(previous)s "
+                    "%(sign)s %(amount)s = %(expected)s."
+                )
+                % {
+                    "line": row.line,
+                    "date": row.date.isoformat(),
+                    "balance": format_minor(balance, currency),
+                    "previous": format_minor(previous, currency),
+                    "sign": "-" if amount < 0 else "+",
+                    "amount": format_minor(abs(amount), currency),
+                    "expected": format_minor(previous + amount, currency),
+                }
+            )
+        previous = balance
+        lines.append(
+            StatementLine(
+                index=position,
+                booking_date=row.date,
+                value_date=None,
+                amount_minor=amount,
+                currency=currency,
+                reference=row.texts["reference"],
+                description=row.texts["description"],
+                counterparty=row.texts["counterparty"],
+                counterparty_account=row.texts["counterparty_account"],
+                bank_code=row.texts["bank_code"],
+                running_balance_minor=balance,
+            )
+        )
+    first, last = lines[0], lines[-1]
+    opening = (
+        None
+        if first.running_balance_minor is None
+        else first.running_balance_minor - first.amount_minor
+    )
+    closing = last.running_balance_minor
+    return finish_statement(
+        format=FORMAT,
+        statement_id=f"{profile.name}:{first.booking_date}..{last.booking_date}",
+        account=rows[0].account,
+        currency=currency,
+        opening_minor=opening,
+        opening_date=first.booking_date if opening is not None else None,
+        closing_minor=closing,
+        closing_date=last.booking_date if closing is not None else None,
+        lines=tuple(lines),
+        profile=profile.name,
+        problems=problems,
+    )
+
+
+def parse(data: bytes, profile: CsvProfile) -> list[ParsedStatement]:
+    text = decode(data, profile.encodings)
+    if text is None:
+        raise unreadable(
+            _("The file cannot be decoded as %(encodings)s (profile '%(profile)s').")
+            % {"encodings": ", ".join(profile.encodings), "profile": profile.name}
+        )
+    rows = _rows(text, profile.delimiter)
+    header = _header(rows, profile)
+    if header is None:
+        raise unreadable(
+            _(
+                "No header row with the columns %(columns)s in the first %(n)s rows (profile "
+                "'%(profile)s')."
+            )
+            % {
+                "columns": ", ".join(profile.header_contains),
+                "n": HEADER_SEARCH_ROWS,
+                "profile": profile.name,
+            }
+        )
+    header_line, header_cells = rows[header]
+    index: dict[str, int] = {}
+    for position, name in enumerate(header_cells):
+        index.setdefault(name, position)
+    for field_name, column in profile.columns():
+        if column not in index:
+            raise unreadable(
+                _(
+                    "Column '%(column)s' (%(field)s of profile '%(profile)s') is not in the header "
+                    "(row %(line)s)."
+                )
+                % {
+                    "column": column,
+                    "field": field_name,
+                    "profile": profile.name,
+                    "line": header_line,
+                },
+                header_line,
+            )
+    groups: dict[tuple[str, str], list[_Row]] = {}
+    for line, cells in rows[header + 1 :]:
+        if not any(cells):
+            continue
+        row = _row(line, cells, index, profile)
+        groups.setdefault((row.account, row.currency), []).append(row)
+    if not groups:
+        raise unreadable(
+            _("The file has a header (row %(line)s) but no rows.") % {"line": header_line},
+            header_line,
+        )
+    return [_statement(group, profile) for group in groups.values()]
