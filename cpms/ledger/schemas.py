@@ -44,6 +44,7 @@ class AccountOpenIn(Schema):
     holding_id: int | None = None
     name: str = Field("", max_length=200)
     bank_account_identifier: str = Field("", max_length=64)
+    code: str = Field("", max_length=64, description="Own code of an internal account")
 
 
 class ReasonIn(Schema):

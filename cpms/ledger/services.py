@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -62,6 +63,8 @@ ACCOUNT_OBJECT = "ledger.account"
 TRANSFER_OBJECT = "ledger.transfer"
 APPROVAL_ACTION = "ledger.transfer"
 TransferSpec = engine.TransferSpec
+# own codes of internal accounts; C<digits>: and INT: are the generated namespaces
+_CODE = re.compile(r"^(?!C\d)(?!INT:)[A-Z0-9][A-Z0-9:_\-]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def _create_account(
     holding: Any = None,
     name: str = "",
     bank_account_identifier: str = "",
+    code: str = "",
 ) -> Account:
     customer_account = purpose in CUSTOMER_PURPOSES
     no_negative = purpose in (
@@ -145,7 +149,7 @@ def _create_account(
     shards = HOT_SHARDS if purpose in HOT_PURPOSES else 1
     normal_side = PURPOSE_NORMAL_SIDE[AccountPurpose(purpose)]
     account = Account.objects.create(
-        code=_account_code(purpose, asset, customer if customer_account else None, holding),
+        code=code or _account_code(purpose, asset, customer if customer_account else None, holding),
         name=(name or f"{AccountPurpose(purpose).label} {asset.code}")[:200],
         asset=asset,
         kind=AccountKind.CUSTOMER if customer_account else AccountKind.INTERNAL,
@@ -228,9 +232,11 @@ def account_open(
     holding_id: int | None = None,
     name: str = "",
     bank_account_identifier: str = "",
+    code: str = "",
 ) -> Account:
     """Open an account from the console/API/CLI (`ledger.post`; customer in scope). Opening an
-    account that exists already is refused with its code."""
+    account that exists already is refused with its code. An internal account may be given its
+    own `code` (e.g. a second client-money bank account in the same currency: "BANK:CMB:CNY")."""
     require_permission(actor, POST_PERMISSION)
     with transaction.atomic():
         customer = holding = None
@@ -244,7 +250,19 @@ def account_open(
                 raise ValidationFailed(fields={"holding_id": _("No property item has this id.")})
         _validate_purpose(purpose, customer, holding)
         asset_row = asset_get(asset)
-        code = _account_code(purpose, asset_row, customer, holding)
+        if code:
+            code = code.strip().upper()
+            if customer is not None or not _CODE.match(code):
+                raise ValidationFailed(
+                    fields={
+                        "code": _(
+                            "Only an internal account takes its own code: 3 to 64 characters "
+                            "A-Z, 0-9, ':', '-', '_', not starting with C<digit> or INT:."
+                        )
+                    }
+                )
+        else:
+            code = _account_code(purpose, asset_row, customer, holding)
         if Account.objects.filter(code=code).exists():
             raise ValidationFailed(
                 fields={"purpose": _("Account %(code)s exists.") % {"code": code}}
@@ -257,6 +275,7 @@ def account_open(
             holding=holding,
             name=name,
             bank_account_identifier=bank_account_identifier,
+            code=code,
         )
 
 

@@ -8,159 +8,474 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('approvals', '0003_points_adjust_policy'),
-        ('customers', '0002_custom_fields'),
-        ('holdings', '0002_details'),
+        ("approvals", "0003_points_adjust_policy"),
+        ("customers", "0002_custom_fields"),
+        ("holdings", "0002_details"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Asset',
+            name="Asset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=24, unique=True, verbose_name='code')),
-                ('kind', models.CharField(choices=[('currency', 'Currency'), ('points', 'Loyalty points'), ('units', 'Units of an instrument')], max_length=16, verbose_name='kind')),
-                ('exponent', models.PositiveSmallIntegerField(verbose_name='minor-unit digits')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=24, unique=True, verbose_name="code")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("currency", "Currency"),
+                            ("points", "Loyalty points"),
+                            ("units", "Units of an instrument"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("exponent", models.PositiveSmallIntegerField(verbose_name="minor-unit digits")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'asset',
-                'verbose_name_plural': 'assets',
-                'ordering': ('code',),
+                "verbose_name": "asset",
+                "verbose_name_plural": "assets",
+                "ordering": ("code",),
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kind', models.CharField(choices=[('customer', 'Customer account'), ('internal', 'Internal account')], max_length=16, verbose_name='kind')),
-                ('purpose', models.CharField(choices=[('customer_cash', 'Customer money'), ('customer_points', 'Customer points'), ('customer_units', 'Customer units'), ('loan_principal', 'Loan principal receivable'), ('loan_interest', 'Loan interest receivable'), ('client_bank', 'Client-money bank account'), ('settlement', 'Settlement'), ('fees', 'Fee income'), ('interest', 'Interest income'), ('loan_funding', 'Loan funding'), ('points_issuance', 'Points issuance'), ('points_breakage', 'Points breakage'), ('units_custody', 'Units held at the custodian'), ('suspense', 'Suspense')], max_length=24, verbose_name='purpose')),
-                ('normal_side', models.CharField(choices=[('D', 'Debit'), ('C', 'Credit')], max_length=1, verbose_name='normal side')),
-                ('no_negative', models.BooleanField(default=False, verbose_name='may not go negative')),
-                ('shards', models.PositiveSmallIntegerField(default=1, verbose_name='balance shards')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=16, verbose_name='status')),
-                ('bank_account_identifier', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='bank account identifier')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_accounts', to='customers.customer', verbose_name='customer')),
-                ('holding', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_accounts', to='holdings.holding', verbose_name='property item')),
-                ('asset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='ledger.asset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("customer", "Customer account"),
+                            ("internal", "Internal account"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("customer_cash", "Customer money"),
+                            ("customer_points", "Customer points"),
+                            ("customer_units", "Customer units"),
+                            ("loan_principal", "Loan principal receivable"),
+                            ("loan_interest", "Loan interest receivable"),
+                            ("client_bank", "Client-money bank account"),
+                            ("settlement", "Settlement"),
+                            ("fees", "Fee income"),
+                            ("interest", "Interest income"),
+                            ("loan_funding", "Loan funding"),
+                            ("points_issuance", "Points issuance"),
+                            ("points_breakage", "Points breakage"),
+                            ("units_custody", "Units held at the custodian"),
+                            ("suspense", "Suspense"),
+                        ],
+                        max_length=24,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "normal_side",
+                    models.CharField(
+                        choices=[("D", "Debit"), ("C", "Credit")],
+                        max_length=1,
+                        verbose_name="normal side",
+                    ),
+                ),
+                (
+                    "no_negative",
+                    models.BooleanField(default=False, verbose_name="may not go negative"),
+                ),
+                (
+                    "shards",
+                    models.PositiveSmallIntegerField(default=1, verbose_name="balance shards"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")],
+                        default="open",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "bank_account_identifier",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        max_length=64,
+                        verbose_name="bank account identifier",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_accounts",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "holding",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_accounts",
+                        to="holdings.holding",
+                        verbose_name="property item",
+                    ),
+                ),
+                (
+                    "asset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="ledger.asset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ledger account',
-                'verbose_name_plural': 'ledger accounts',
-                'ordering': ('code',),
+                "verbose_name": "ledger account",
+                "verbose_name_plural": "ledger accounts",
+                "ordering": ("code",),
             },
         ),
         migrations.CreateModel(
-            name='Balance',
+            name="Balance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shard', models.PositiveSmallIntegerField()),
-                ('normal_side', models.CharField(choices=[('D', 'Debit'), ('C', 'Credit')], max_length=1)),
-                ('no_negative', models.BooleanField(default=False)),
-                ('debits_posted', models.BigIntegerField(default=0)),
-                ('credits_posted', models.BigIntegerField(default=0)),
-                ('debits_pending', models.BigIntegerField(default=0)),
-                ('credits_pending', models.BigIntegerField(default=0)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='balances', to='ledger.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shard", models.PositiveSmallIntegerField()),
+                (
+                    "normal_side",
+                    models.CharField(choices=[("D", "Debit"), ("C", "Credit")], max_length=1),
+                ),
+                ("no_negative", models.BooleanField(default=False)),
+                ("debits_posted", models.BigIntegerField(default=0)),
+                ("credits_posted", models.BigIntegerField(default=0)),
+                ("debits_pending", models.BigIntegerField(default=0)),
+                ("credits_pending", models.BigIntegerField(default=0)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="balances",
+                        to="ledger.account",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PeriodClose',
+            name="PeriodClose",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('through', models.DateField(unique=True, verbose_name='closed through')),
-                ('reason', models.CharField(blank=True, max_length=500, verbose_name='reason')),
-                ('closed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='closed at')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("through", models.DateField(unique=True, verbose_name="closed through")),
+                ("reason", models.CharField(blank=True, max_length=500, verbose_name="reason")),
+                (
+                    "closed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="closed at"
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-through',),
+                "ordering": ("-through",),
             },
         ),
         migrations.CreateModel(
-            name='Transfer',
+            name="Transfer",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('idempotency_key', models.CharField(max_length=80, unique=True, verbose_name='idempotency key')),
-                ('kind', models.CharField(choices=[('posted', 'Posted'), ('pending', 'Pending'), ('post_pending', 'Posted from pending'), ('void_pending', 'Voided')], max_length=16, verbose_name='kind')),
-                ('debit_shard', models.PositiveSmallIntegerField(default=0)),
-                ('credit_shard', models.PositiveSmallIntegerField(default=0)),
-                ('amount', models.BigIntegerField(verbose_name='amount (minor units)')),
-                ('reference', models.CharField(blank=True, max_length=140, verbose_name='reference')),
-                ('value_date', models.DateField(verbose_name='value date')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('batch', models.UUIDField(blank=True, db_index=True, null=True, verbose_name='batch')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='hold expires at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('approval_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.approvalrequest')),
-                ('asset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.asset')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('credit_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credits', to='ledger.account', verbose_name='credit account')),
-                ('debit_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='debits', to='ledger.account', verbose_name='debit account')),
-                ('pending', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='resolution', to='ledger.transfer', verbose_name='hold')),
-                ('reverses', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversal', to='ledger.transfer', verbose_name='reverses')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "idempotency_key",
+                    models.CharField(max_length=80, unique=True, verbose_name="idempotency key"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("posted", "Posted"),
+                            ("pending", "Pending"),
+                            ("post_pending", "Posted from pending"),
+                            ("void_pending", "Voided"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("debit_shard", models.PositiveSmallIntegerField(default=0)),
+                ("credit_shard", models.PositiveSmallIntegerField(default=0)),
+                ("amount", models.BigIntegerField(verbose_name="amount (minor units)")),
+                (
+                    "reference",
+                    models.CharField(blank=True, max_length=140, verbose_name="reference"),
+                ),
+                ("value_date", models.DateField(verbose_name="value date")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                (
+                    "batch",
+                    models.UUIDField(blank=True, db_index=True, null=True, verbose_name="batch"),
+                ),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="hold expires at"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "approval_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.approvalrequest",
+                    ),
+                ),
+                (
+                    "asset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.asset",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "credit_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credits",
+                        to="ledger.account",
+                        verbose_name="credit account",
+                    ),
+                ),
+                (
+                    "debit_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="debits",
+                        to="ledger.account",
+                        verbose_name="debit account",
+                    ),
+                ),
+                (
+                    "pending",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="resolution",
+                        to="ledger.transfer",
+                        verbose_name="hold",
+                    ),
+                ),
+                (
+                    "reverses",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversal",
+                        to="ledger.transfer",
+                        verbose_name="reverses",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'transfer',
-                'verbose_name_plural': 'transfers',
+                "verbose_name": "transfer",
+                "verbose_name_plural": "transfers",
             },
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['customer', 'purpose'], name='ledger_acct_cust_idx'),
+            model_name="account",
+            index=models.Index(fields=["customer", "purpose"], name="ledger_acct_cust_idx"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'internal'), ('customer__isnull', False), _connector='OR'), name='ledger_account_customer_has_owner'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind", "internal"), ("customer__isnull", False), _connector="OR"
+                ),
+                name="ledger_account_customer_has_owner",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('shards__gte', 1), ('shards__lte', 64)), name='ledger_account_shards'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shards__gte", 1), ("shards__lte", 64)),
+                name="ledger_account_shards",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.UniqueConstraint(fields=('account', 'shard'), name='ledger_balance_shard'),
+            model_name="balance",
+            constraint=models.UniqueConstraint(
+                fields=("account", "shard"), name="ledger_balance_shard"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.CheckConstraint(condition=models.Q(('debits_posted__gte', 0), ('credits_posted__gte', 0), ('debits_pending__gte', 0), ('credits_pending__gte', 0)), name='ledger_balance_totals_not_negative'),
+            model_name="balance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("debits_posted__gte", 0),
+                    ("credits_posted__gte", 0),
+                    ("debits_pending__gte", 0),
+                    ("credits_pending__gte", 0),
+                ),
+                name="ledger_balance_totals_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.CheckConstraint(condition=models.Q(('no_negative', False), models.Q(('credits_posted__gte', django.db.models.expressions.CombinedExpression(models.F('debits_posted'), '+', models.F('debits_pending'))), ('normal_side', 'C')), models.Q(('debits_posted__gte', django.db.models.expressions.CombinedExpression(models.F('credits_posted'), '+', models.F('credits_pending'))), ('normal_side', 'D')), _connector='OR'), name='ledger_balance_no_negative'),
+            model_name="balance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("no_negative", False),
+                    models.Q(
+                        (
+                            "credits_posted__gte",
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("debits_posted"), "+", models.F("debits_pending")
+                            ),
+                        ),
+                        ("normal_side", "C"),
+                    ),
+                    models.Q(
+                        (
+                            "debits_posted__gte",
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("credits_posted"), "+", models.F("credits_pending")
+                            ),
+                        ),
+                        ("normal_side", "D"),
+                    ),
+                    _connector="OR",
+                ),
+                name="ledger_balance_no_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='transfer',
-            index=models.Index(fields=['debit_account', 'value_date', 'id'], name='ledger_tr_debit_idx'),
+            model_name="transfer",
+            index=models.Index(
+                fields=["debit_account", "value_date", "id"], name="ledger_tr_debit_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='transfer',
-            index=models.Index(fields=['credit_account', 'value_date', 'id'], name='ledger_tr_credit_idx'),
+            model_name="transfer",
+            index=models.Index(
+                fields=["credit_account", "value_date", "id"], name="ledger_tr_credit_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='transfer',
-            index=models.Index(condition=models.Q(('kind', 'pending')), fields=['expires_at'], name='ledger_tr_pending_idx'),
+            model_name="transfer",
+            index=models.Index(
+                condition=models.Q(("kind", "pending")),
+                fields=["expires_at"],
+                name="ledger_tr_pending_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transfer',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='ledger_transfer_amount'),
+            model_name="transfer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="ledger_transfer_amount"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transfer',
-            constraint=models.CheckConstraint(condition=models.Q(('debit_account', models.F('credit_account')), _negated=True), name='ledger_transfer_two_accounts'),
+            model_name="transfer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("debit_account", models.F("credit_account")), _negated=True),
+                name="ledger_transfer_two_accounts",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transfer',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ('post_pending', 'void_pending')), ('pending__isnull', False)), models.Q(('kind__in', ('posted', 'pending')), ('pending__isnull', True)), _connector='OR'), name='ledger_transfer_resolution_links_hold'),
+            model_name="transfer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("kind__in", ("post_pending", "void_pending")), ("pending__isnull", False)
+                    ),
+                    models.Q(("kind__in", ("posted", "pending")), ("pending__isnull", True)),
+                    _connector="OR",
+                ),
+                name="ledger_transfer_resolution_links_hold",
+            ),
         ),
     ]
