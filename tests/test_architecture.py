@@ -97,3 +97,55 @@ def test_no_django_signals_for_domain_behaviour():
 def test_thin_modules_are_scanned():
     names = {path.name for path in thin_files()}
     assert {"views.py", "api.py", "token.py", "demo.py"} <= names
+
+
+LEDGER_WRITERS = {"ledger/engine.py", "ledger/services.py"}  # services only opens shards
+
+
+def _chain_root(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Call):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def ledger_writes_in(source: str) -> list[int]:
+    """Lines that write `Transfer` or `Balance` rows through the ORM or name their tables in
+    SQL text."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in QUERYSET_WRITES
+            and _chain_root(node.func.value) in {"Transfer", "Balance"}
+        ) or (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and any(
+                f"{verb} {table}" in node.value.upper()
+                for verb in ("UPDATE", "INSERT INTO", "DELETE FROM")
+                for table in ("LEDGER_TRANSFER", "LEDGER_BALANCE")
+            )
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def test_ledger_writes_in__recognises_orm_and_sql_writes():
+    source = (
+        "Transfer.objects.bulk_create(rows)\n"
+        "Balance.objects.filter(pk=1).update(debits_posted=1)\n"
+        "cursor.execute('UPDATE ledger_balance SET x = 1')\n"
+        "Transfer.objects.filter(kind='posted').count()\n"
+    )
+    assert ledger_writes_in(source) == [1, 2, 3]
+
+
+def test_only_the_ledger_engine_writes_transfers_and_balances():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in ROOT.rglob("*.py")
+        if "migrations" not in path.parts and str(path.relative_to(ROOT)) not in LEDGER_WRITERS
+        for line in ledger_writes_in(path.read_text())
+    ]
+    assert offenders == []
