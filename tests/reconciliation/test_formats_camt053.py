@@ -178,7 +178,7 @@ V08 = """<?xml version="1.0" encoding="UTF-8"?>
     <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn>
     </BkTxCd>
     <NtryDtls><TxDtls>
-     <Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+     <Refs><EndToEndId>NOTPROVIDED</EndToEndId>{instruction}</Refs>
      <RltdPties><Dbtr><Pty><Nm>Payer Ltd</Nm></Pty></Dbtr>
       <DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct></RltdPties>
      <RmtInf><Ustrd>Invoice 42</Ustrd><Ustrd>part 2</Ustrd></RmtInf>
@@ -194,8 +194,16 @@ V08 = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def v08(*, closing: str = "1190.50", instruction: str = "", message: str = "camt.053") -> str:
+    return (
+        V08.replace("{closing}", closing)
+        .replace("{instruction}", instruction)
+        .replace("camt.053.001.08", f"{message}.001.08")
+    )
+
+
 def test_parse_statements__camt_v08_other_id_datetime_domain_code():
-    (statement,) = parse_statements(V08.replace("{closing}", "1190.50").encode())
+    (statement,) = parse_statements(v08().encode())
 
     assert statement.statement_id == "S-2024-01"
     assert statement.account == "1234567890"
@@ -214,7 +222,7 @@ def test_parse_statements__camt_v08_other_id_datetime_domain_code():
 
 
 def test_parse_statements__camt_unbalanced_statement_flagged():
-    (statement,) = parse_statements(V08.replace("{closing}", "1190.00").encode())
+    (statement,) = parse_statements(v08(closing="1190.00").encode())
 
     assert statement.consistent is False
     assert statement.problems == (
@@ -224,7 +232,7 @@ def test_parse_statements__camt_unbalanced_statement_flagged():
 
 
 def test_parse_statements__camt_doctype_refused():
-    data = V08.replace("{closing}", "1190.50").replace(
+    data = v08().replace(
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<?xml version="1.0"?><!DOCTYPE Document [<!ENTITY x "y">]>',
     )
@@ -236,7 +244,7 @@ def test_parse_statements__camt_doctype_refused():
 
 
 def test_parse_statements__camt_malformed_xml_refused():
-    data = V08.replace("{closing}", "1190.50").replace("</Stmt>", "</Stmtx>")
+    data = v08().replace("</Stmt>", "</Stmtx>")
 
     with pytest.raises(StatementUnreadable) as caught:
         parse_statements(data.encode())
@@ -249,7 +257,7 @@ def test_parse_statements__camt_malformed_xml_refused():
 
 
 def test_parse_statements__camt052_refused():
-    data = V08.replace("camt.053.001.08", "camt.052.001.08").replace("{closing}", "1190.50")
+    data = v08(message="camt.052")
 
     with pytest.raises(StatementUnreadable) as caught:
         parse_statements(data.encode())
@@ -260,7 +268,7 @@ def test_parse_statements__camt052_refused():
 
 
 def test_parse_statements__camt_bad_indicator_refused():
-    data = V08.replace("{closing}", "1190.50").replace(
+    data = v08().replace(
         "<CdtDbtInd>CRDT</CdtDbtInd>\n    <Sts>", "<CdtDbtInd>CR</CdtDbtInd>\n    <Sts>"
     )
 
@@ -282,9 +290,30 @@ def test_parse_statements__other_xml_refused_with_root_element():
 
 
 def test_parse_statements__unsupported_camt_version_refused():
-    data = V08.replace("camt.053.001.08", "camt.053.001.09").replace("{closing}", "1190.50")
+    data = v08().replace("camt.053.001.08", "camt.053.001.09")
 
     with pytest.raises(StatementUnreadable) as caught:
         parse_statements(data.encode())
 
     assert caught.value.message == "camt.053.001.09 is not supported (versions 02 to 08 are)."
+
+
+def test_parse_statements__camt_inside_business_message_envelope():
+    document = v08().split("?>", 1)[1]
+    data = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<BizMsg xmlns="urn:example:envelope">'
+        "<AppHdr><BizMsgIdr>B1</BizMsgIdr></AppHdr>" + document + "</BizMsg>"
+    ).encode()
+
+    (statement,) = parse_statements(data)
+
+    assert statement.statement_id == "S-2024-01"
+    assert statement.consistent is True
+
+
+def test_parse_statements__camt_instruction_id_when_end_to_end_not_provided():
+    data = v08(instruction="<InstrId>INSTR-9</InstrId>")
+
+    (statement,) = parse_statements(data.encode())
+
+    assert statement.lines[0].reference == "INSTR-9"

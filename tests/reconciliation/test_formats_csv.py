@@ -279,3 +279,53 @@ def test_parse_statements__csv_sub_cent_amount_refused():
         parse_statements(data, profile="cmb")
 
     assert caught.value.message == "row 2: amount 1.005 has more decimals than CNY allows (2)."
+
+
+def test_parse_statements__large_export_detected_by_its_header():
+    title, header, *rows = fixture("boc_debit.csv").decode("utf-8").splitlines()
+    data = "\n".join([title, header, *(rows * 40)]).encode("utf-8")  # about 130 kB
+    assert len(data) > 65536
+
+    (statement,) = parse_statements(data)
+
+    assert statement.profile == "boc"
+    assert len(statement.lines) == 17 * 40
+    assert statement.consistent is False  # the repeated rows do not chain
+
+
+def test_parse_statements__decimal_comma_profile():
+    profile = CsvProfile(
+        name="eu-bank",
+        label="Decimal comma",
+        header_contains=("Datum", "Betrag"),
+        date_column="Datum",
+        date_formats=("%d.%m.%Y",),
+        amount_column="Betrag",
+        balance_column="Saldo",
+        default_currency="EUR",
+        delimiter=";",
+        decimal_comma=True,
+    )
+    data = "Datum;Betrag;Saldo\n01.02.2024;-1.234,56;8.765,44\n02.02.2024;0,56;8.766,00\n"
+
+    (statement,) = parse_statements(data.encode(), profile=profile)
+
+    assert [line.amount_minor for line in statement.lines] == [-123456, 56]
+    assert (statement.opening_minor, statement.closing_minor) == (1000000, 876600)
+    assert statement.consistent is True
+
+
+def test_parse_statements__user_profile_with_unusual_delimiter_detected_as_csv():
+    profile = CsvProfile(
+        name="pipes",
+        label="Pipe separated",
+        header_contains=("date", "amount"),
+        date_column="date",
+        amount_column="amount",
+        delimiter="|",
+    )
+
+    (statement,) = parse_statements(b"date|amount\n2024-01-02|3.00\n", profile=profile)
+
+    assert [line.amount_minor for line in statement.lines] == [300]
+    assert statement.profile == "pipes"

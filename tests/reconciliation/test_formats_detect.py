@@ -14,8 +14,10 @@ import pytest
 from cpms.reconciliation.formats import (
     FORMATS,
     StatementUnreadable,
+    builtin_profile,
     detect_format,
     parse_statements,
+    profile_matches,
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/statements"
@@ -139,3 +141,28 @@ def test_parse_statements__unknown_profile_name_refused():
         parse_statements(fixture("csv_cn/boc_debit.csv"), profile="icbc")
 
     assert caught.value.message == "Unknown CSV profile 'icbc' (built-in profiles: boc, cmb)."
+
+
+def test_parse_statements__invalid_statement_refused_as_camt053():
+    with pytest.raises(StatementUnreadable) as caught:
+        parse_statements(fixture("mt940/self-provided_invalid_statement.sta"), format="camt053")
+
+    assert caught.value.message == (
+        "The file is not well-formed XML (syntax error): line 1, column 0."
+    )
+
+
+def test_parse_statements__invalid_statement_refused_as_csv():
+    with pytest.raises(StatementUnreadable) as caught:
+        parse_statements(fixture("mt940/self-provided_invalid_statement.sta"), format="csv")
+
+    assert caught.value.message.startswith("No CSV profile matches this file's header")
+
+
+def test_profile_matches__builtin_profiles_against_fixtures():
+    boc, cmb = fixture("csv_cn/boc_debit.csv"), fixture("csv_cn/cmb_debit.csv")
+
+    assert profile_matches(boc, builtin_profile("boc")) is True
+    assert profile_matches(boc, builtin_profile("cmb")) is False
+    assert profile_matches(cmb, builtin_profile("cmb")) is True
+    assert profile_matches(fixture("mt940/cmxl_mt940.sta"), builtin_profile("boc")) is False

@@ -71,6 +71,7 @@ def test_from_dict__user_profile_defaults_and_round_trip():
         "counterparty_account_columns": [],
         "bank_code_column": None,
         "account_column": None,
+        "decimal_comma": False,
     }
 
 

@@ -111,3 +111,54 @@ def test_parse_statements__mt940_round_trip(generated):
         line["description"] for line in expected
     ]
     assert statement.consistent is True
+
+
+def csv_amount(minor: int) -> str:
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 100)
+    return f'"{sign}{whole:,}.{fraction:02d}"'
+
+
+@st.composite
+def csv_histories(draw):
+    count = draw(st.integers(min_value=1, max_value=15))
+    start = draw(st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2090, 1, 1)))
+    steps = draw(st.lists(st.integers(0, 3), min_size=count, max_size=count))
+    if count > 1 and sum(steps[1:]) == 0:
+        steps[-1] = 1  # the first and last dates differ, as in any real multi-day export
+    dates, day = [], start
+    for step in steps:
+        day += datetime.timedelta(days=step)
+        dates.append(day)
+    amounts = draw(
+        st.lists(st.integers(min_value=-(10**9), max_value=10**9), min_size=count, max_size=count)
+    )
+    opening = draw(st.integers(min_value=-(10**9), max_value=10**9))
+    return opening, list(zip(dates, amounts, strict=True)), draw(st.booleans())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_histories())
+def test_parse_statements__csv_round_trip_either_order(generated):
+    opening, rows, newest_first = generated
+    balances, balance = [], opening
+    for _date, amount in rows:
+        balance += amount
+        balances.append(balance)
+    written = [
+        f"{date:%Y-%m-%d},CNY,{csv_amount(amount)},{csv_amount(total)},code,,"
+        for (date, amount), total in zip(rows, balances, strict=True)
+    ]
+    if newest_first:
+        written.reverse()
+    data = (
+        "记账日期,货币,交易金额,联机余额,交易摘要,对手信息,客户摘要\n" + "\n".join(written)
+    ).encode()
+
+    (statement,) = parse_statements(data, profile="cmb")
+
+    assert [line.amount_minor for line in statement.lines] == [amount for _date, amount in rows]
+    assert [line.running_balance_minor for line in statement.lines] == balances
+    assert (statement.opening_minor, statement.closing_minor) == (opening, balances[-1])
+    assert statement.problems == ()
+    assert statement.consistent is True

@@ -5,6 +5,7 @@ profile=...)` and gets `ParsedStatement` values with amounts in integer minor un
 """
 
 from .base import FORMATS, ParsedStatement, StatementLine, StatementUnreadable
+from .csvfile import matches as profile_matches
 from .detect import detect_format, parse_statements
 from .profiles import BUILTIN_PROFILES, CsvProfile, InvalidProfile, builtin_profile
 
@@ -19,4 +20,5 @@ __all__ = [
     "builtin_profile",
     "detect_format",
     "parse_statements",
+    "profile_matches",
 ]

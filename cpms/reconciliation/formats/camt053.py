@@ -62,6 +62,10 @@ class _Xml:
         return ""
 
 
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
 def _root(data: bytes) -> tuple[ET.Element, _Xml]:
     lowered = data.lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
@@ -80,14 +84,16 @@ def _root(data: bytes) -> tuple[ET.Element, _Xml]:
             % {"reason": str(exc).split(":")[0], "line": line, "column": column},
             line=line,
         ) from None
-    namespace, _brace, local = root.tag[1:].rpartition("}")
-    if not root.tag.startswith("{"):
-        namespace, local = "", root.tag
-    if local != "Document":
-        raise _refuse(
-            _("The root element is <%(tag)s>; a CAMT.053 file starts with <Document>.")
-            % {"tag": local}
-        )
+    if _local(root.tag) != "Document":
+        # an ISO 20022 business message envelope (<AppHdr> + <Document>) carries it inside
+        inner = next((item for item in root.iter() if _local(item.tag) == "Document"), None)
+        if inner is None:
+            raise _refuse(
+                _("The root element is <%(tag)s>; a CAMT.053 file starts with <Document>.")
+                % {"tag": _local(root.tag)}
+            )
+        root = inner
+    namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
     match = _NAMESPACE.match(namespace)
     if not match:
         raise _refuse(
@@ -183,7 +189,9 @@ def _entry(xml: _Xml, entry: ET.Element, where: str) -> StatementLine:
         raise _refuse(_("%(where)s: <BookgDt> is missing.") % {"where": where})
     details = xml.findall(entry, "NtryDtls/TxDtls")
     first = details[0] if details else None
-    references = [xml.text(item, "Refs/EndToEndId", "Refs/InstrId") for item in details]
+    references = [
+        xml.text(item, path) for path in ("Refs/EndToEndId", "Refs/InstrId") for item in details
+    ]
     reference = next((ref for ref in references if ref and ref != "NOTPROVIDED"), "")
     reference = (
         reference

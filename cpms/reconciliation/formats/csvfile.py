@@ -53,6 +53,13 @@ def decode(data: bytes, encodings: tuple[str, ...]) -> str | None:
     return None
 
 
+def head(data: bytes, size: int = 65536) -> bytes:
+    """The first `size` bytes cut after a line end, so no multi-byte character is split."""
+    if len(data) <= size:
+        return data
+    return data[:size].rpartition(b"\n")[0] or data[:size]
+
+
 def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -74,7 +81,8 @@ def _header(rows: list[tuple[int, list[str]]], profile: CsvProfile) -> int | Non
 
 
 def matches(data: bytes, profile: CsvProfile) -> bool:
-    text = decode(data[:65536], profile.encodings) or decode(data, profile.encodings)
+    """True when the profile's header row is in the file (to pick a stored profile)."""
+    text = decode(head(data), profile.encodings)
     if text is None:
         return False
     try:
@@ -119,80 +127,87 @@ def _date(text: str, profile: CsvProfile, line: int) -> datetime.date:
     )
 
 
-def _amount(text: str, column: str, line: int) -> Decimal:
-    where = _("row %(line)s, column %(column)s") % {"line": line, "column": column}
-    return parse_decimal(text, where=where, line=line)
+class _Cells:
+    """One data row, read by column name through the profile."""
 
+    def __init__(self, line: int, cells: list[str], index: dict[str, int], profile: CsvProfile):
+        self.line, self.cells, self.index, self.profile = line, cells, index, profile
 
-def _row(line: int, cells: list[str], index: dict[str, int], profile: CsvProfile) -> _Row:
-    def cell(column: str | None) -> str:
+    def text(self, column: str | None) -> str:
+        """The cell, '' when the profile has no such column or the cell is blank."""
         if not column:
             return ""
-        position = index[column]
-        return cells[position] if position < len(cells) else ""
+        position = self.index[column]
+        value = self.cells[position] if position < len(self.cells) else ""
+        return "" if _blank(value) else value
 
-    date = _date(cell(profile.date_column), profile, line)
-    if profile.amount_column:
-        if _blank(cell(profile.amount_column)):
-            raise unreadable(
-                _("row %(line)s: the amount (column %(column)s) is empty.")
-                % {"line": line, "column": profile.amount_column},
-                line,
-            )
-        amount = _amount(cell(profile.amount_column), profile.amount_column, line)
-    else:
+    def joined(self, columns: tuple[str, ...]) -> str:
+        return " ".join(value for value in map(self.text, columns) if value)
+
+    def amount(self, column: str) -> Decimal:
+        where = _("row %(line)s, column %(column)s") % {"line": self.line, "column": column}
+        return parse_decimal(
+            self.text(column), where=where, line=self.line, decimal_comma=self.profile.decimal_comma
+        )
+
+    def signed_amount(self) -> Decimal:
+        profile, line = self.profile, self.line
+        if profile.amount_column:
+            if not self.text(profile.amount_column):
+                raise unreadable(
+                    _("row %(line)s: the amount (column %(column)s) is empty.")
+                    % {"line": line, "column": profile.amount_column},
+                    line,
+                )
+            return self.amount(profile.amount_column)
         assert profile.debit_column and profile.credit_column
-        debit_text, credit_text = cell(profile.debit_column), cell(profile.credit_column)
-        if _blank(debit_text) and _blank(credit_text):
+        debit, credit = self.text(profile.debit_column), self.text(profile.credit_column)
+        if not debit and not credit:
             raise unreadable(
                 _("row %(line)s: neither %(debit)s nor %(credit)s has an amount.")
                 % {"line": line, "debit": profile.debit_column, "credit": profile.credit_column},
                 line,
             )
-        debit = (
-            Decimal(0) if _blank(debit_text) else _amount(debit_text, profile.debit_column, line)
-        )
-        credit = (
-            Decimal(0) if _blank(credit_text) else _amount(credit_text, profile.credit_column, line)
-        )
-        amount = abs(credit) - abs(debit)
-    currency_text = cell(profile.currency_column)
-    currency = (
-        profile.currency_for(currency_text) if profile.currency_column else None
-    ) or profile.default_currency
-    if (
-        profile.currency_column
-        and not _blank(currency_text)
-        and not profile.currency_for(currency_text)
-    ):
-        raise unreadable(
-            _(
-                "row %(line)s: '%(text)s' in column %(column)s is not a known currency (add it to "
-                "the profile's currency aliases)."
+        debit_amount = abs(self.amount(profile.debit_column)) if debit else Decimal(0)
+        credit_amount = abs(self.amount(profile.credit_column)) if credit else Decimal(0)
+        return credit_amount - debit_amount
+
+    def currency(self) -> str:
+        profile = self.profile
+        value = self.text(profile.currency_column)
+        if not value:
+            return profile.default_currency
+        currency = profile.currency_for(value)
+        if currency is None:
+            raise unreadable(
+                _(
+                    "row %(line)s: '%(text)s' in column %(column)s is not a known currency (add "
+                    "it to the profile's currency aliases)."
+                )
+                % {"line": self.line, "text": value, "column": profile.currency_column},
+                self.line,
             )
-            % {"line": line, "text": currency_text, "column": profile.currency_column},
-            line,
-        )
-    balance_text = cell(profile.balance_column)
-    balance = (
-        None
-        if not profile.balance_column or _blank(balance_text)
-        else _amount(balance_text, profile.balance_column, line)
+        return currency
+
+
+def _row(line: int, cells: list[str], index: dict[str, int], profile: CsvProfile) -> _Row:
+    row = _Cells(line, cells, index, profile)
+    balance_column = profile.balance_column
+    return _Row(
+        line=line,
+        date=_date(row.text(profile.date_column), profile, line),
+        amount=row.signed_amount(),
+        currency=row.currency(),
+        balance=row.amount(balance_column) if balance_column and row.text(balance_column) else None,
+        account=row.text(profile.account_column),
+        texts={
+            "reference": row.joined(profile.reference_columns),
+            "description": row.joined(profile.description_columns),
+            "counterparty": row.joined(profile.counterparty_columns),
+            "counterparty_account": row.joined(profile.counterparty_account_columns),
+            "bank_code": row.text(profile.bank_code_column),
+        },
     )
-
-    def joined(columns: tuple[str, ...]) -> str:
-        return " ".join(cell(column) for column in columns if not _blank(cell(column)))
-
-    texts = {
-        "reference": joined(profile.reference_columns),
-        "description": joined(profile.description_columns),
-        "counterparty": joined(profile.counterparty_columns),
-        "counterparty_account": joined(profile.counterparty_account_columns),
-        "bank_code": cell(profile.bank_code_column) if profile.bank_code_column else "",
-    }
-    texts["bank_code"] = "" if _blank(texts["bank_code"]) else texts["bank_code"]
-    account = cell(profile.account_column)
-    return _Row(line, date, amount, currency, balance, "" if _blank(account) else account, texts)
 
 
 def _chains(rows: list[_Row]) -> int:

@@ -16,7 +16,7 @@ def _refuse(message: str, **fields: object) -> StatementUnreadable:
 
 
 def _looks_like_csv(data: bytes) -> bool:
-    text = csvfile.decode(data[:65536], ("utf-8-sig", "gb18030"))
+    text = csvfile.decode(csvfile.head(data), ("utf-8-sig", "gb18030"))
     if text is None:
         return False
     lines = [line for line in text.splitlines() if line.strip()][:20]
@@ -33,7 +33,7 @@ def _detected(data: bytes) -> str | None:
         return None
     if camt053.looks_like(data):
         return "camt053"
-    if mt940.looks_like(mt940.decode(data[:65536])):
+    if mt940.looks_like(mt940.decode(csvfile.head(data))):
         return "mt940"
     if csvfile.profile_for(data) is not None or _looks_like_csv(data):
         return "csv"
@@ -88,6 +88,8 @@ def parse_statements(
             format=format,
         )
     detected = _detected(data)
+    if detected is None and profile and csvfile.matches(data, _profile(profile, data)):
+        detected = "csv"  # e.g. a user profile with a delimiter detection does not try
     if format is None:
         format = detect_format(data) if detected is None else detected
     elif detected is not None and detected != format:

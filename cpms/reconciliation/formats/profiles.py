@@ -74,6 +74,7 @@ class CsvProfile:
     counterparty_account_columns: tuple[str, ...] = ()
     bank_code_column: str | None = None
     account_column: str | None = None
+    decimal_comma: bool = False  # amounts written 1.234,56 instead of 1,234.56
 
     def __post_init__(self) -> None:
         _validated(self.to_dict())
@@ -149,6 +150,7 @@ class _ProfileModel(pydantic.BaseModel):
     counterparty_account_columns: list[Column] = []
     bank_code_column: Column | None = None
     account_column: Column | None = None
+    decimal_comma: bool = False
 
 
 def _semantic_errors(model: _ProfileModel) -> dict[str, str]:
