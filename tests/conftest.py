@@ -80,6 +80,7 @@ SEED_MIGRATIONS = (
     ("cpms.approvals.migrations.0002_default_policies", "create_policies"),
     ("cpms.access.migrations.0005_ledger_permissions", "forwards"),
     ("cpms.approvals.migrations.0003_points_adjust_policy", "create_policies"),
+    ("cpms.points.migrations.0002_default_rule", "create_rule"),
 )
 
 

@@ -108,6 +108,16 @@ def approval_required(
     return _policy_requires(_policy(action), amount_minor, currency)
 
 
+def approval_rule(action: str) -> Any:
+    """`approval_required` for many amounts of one action, reading the policy once (batches)."""
+    policy = _policy(action)
+
+    def required(amount_minor: int | None = None, currency: str | None = None) -> bool:
+        return _policy_requires(policy, amount_minor, currency)
+
+    return required
+
+
 def policy_snapshot(policy: ApprovalPolicy) -> dict[str, Any]:
     return {field: getattr(policy, field) for field in POLICY_FIELDS}
 

@@ -158,4 +158,7 @@ class AuditAction(models.TextChoices):
     RECONCILIATION_BREAK_ASSIGNED = "reconciliation.break_assigned", _("Break assigned")
     RECONCILIATION_BREAK_RESOLVED = "reconciliation.break_resolved", _("Break resolved")
     RECONCILIATION_PROFILE_SAVED = "reconciliation.profile_saved", _("CSV profile saved")
-    RECONCILIATION_REPORT_WRITTEN = "reconciliation.report_written", _("Reconciliation report written")
+    RECONCILIATION_REPORT_WRITTEN = (
+        "reconciliation.report_written",
+        _("Reconciliation report written"),
+    )

@@ -72,3 +72,10 @@ NAVIGATION += (
 NAVIGATION += (NavItem("holdings:list", _("Property"), "holdings", permission="holdings.view"),)
 NAVIGATION += (NavItem("custody:list", _("Custody"), "custody", permission="holdings.view"),)
 NAVIGATION += (NavItem("notifications:list", _("Notifications"), "notifications"),)
+NAVIGATION += (NavItem("ledger:accounts", _("Ledger"), "ledger", permission="ledger.view"),)
+NAVIGATION += (NavItem("points:list", _("Loyalty points"), "points", permission="retail.view"),)
+NAVIGATION += (NavItem("loans:list", _("Loans"), "loans", permission="ledger.view"),)
+NAVIGATION += (NavItem("portfolios:list", _("Portfolios"), "portfolios", permission="ledger.view"),)
+NAVIGATION += (
+    NavItem("reconciliation:list", _("Bank reconciliation"), "reconciliation", "ledger.view"),
+)

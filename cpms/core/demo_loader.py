@@ -31,4 +31,10 @@ def demo_load(*, seed: int, options: dict[str, Any] | None = None) -> list[str]:
         for module in demo_modules():
             rng = random.Random(f"{seed}:{module.__name__}")  # noqa: S311 (demo data, not secrets)
             created.extend(module.load(rng=rng, options=dict(options or {})))
+        # second pass for what must follow every app's data (e.g. the ledger's period close)
+        for module in demo_modules():
+            finish = getattr(module, "finish", None)
+            if finish is not None:
+                rng = random.Random(f"{seed}:{module.__name__}:finish")  # noqa: S311
+                created.extend(finish(rng=rng, options=dict(options or {})))
     return created

@@ -46,9 +46,13 @@ class AccountBalance:
 def visible_accounts(user: Any, permission: str = VIEW_PERMISSION) -> QuerySet[Account]:
     require_permission(user, permission)
     condition = scope_filter(user, permission, Account)
-    internal = Q(kind=AccountKind.INTERNAL)
-    where = internal if condition is None else (condition | internal)
-    return Account.objects.select_related("asset").filter(where)
+    if condition is None:
+        query = Account.objects.filter(kind=AccountKind.INTERNAL)
+    elif not condition:  # scope "all": an empty Q() would vanish inside an OR
+        query = Account.objects.all()
+    else:
+        query = Account.objects.filter(condition | Q(kind=AccountKind.INTERNAL))
+    return query.select_related("asset")
 
 
 def account_get_for_user(*, user: Any, ref: Any, permission: str = VIEW_PERMISSION) -> Account:
@@ -261,3 +265,63 @@ def trial_balance(user: Any | None = None) -> list[TrialBalanceRow]:
 
 def can_post(user: Any) -> bool:
     return user_has_permission(user, "ledger.post")
+
+
+# ------------------------------------------------------------------------ console and API reads
+
+
+def hold_states(transfers: list[Transfer]) -> dict[int, str]:
+    """pending / posted / voided of every hold among `transfers`, in one query (list pages)."""
+    holds = [transfer.pk for transfer in transfers if transfer.kind == TransferKind.PENDING]
+    resolved = dict(Transfer.objects.filter(pending_id__in=holds).values_list("pending_id", "kind"))
+    states: dict[int, str] = {}
+    for pk in holds:
+        kind = resolved.get(pk)
+        if kind is None:
+            states[pk] = HoldState.PENDING
+        else:
+            states[pk] = HoldState.POSTED if kind == TransferKind.POST_PENDING else HoldState.VOIDED
+    return states
+
+
+def transfer_links(transfer: Transfer) -> dict[str, int | None]:
+    """The rows linked to `transfer`: its resolution (for a hold) and its reversal."""
+    resolution = Transfer.objects.filter(pending=transfer).values_list("pk", flat=True).first()
+    reversal = Transfer.objects.filter(reverses=transfer).values_list("pk", flat=True).first()
+    return {"resolution_id": resolution, "reversed_by_id": reversal}
+
+
+def period_list(user: Any) -> QuerySet[Any]:
+    """Period closes, latest first (`ledger.view`)."""
+    from cpms.ledger.models import PeriodClose
+
+    require_permission(user, VIEW_PERMISSION)
+    return PeriodClose.objects.select_related("closed_by").order_by("-through")
+
+
+@dataclass(frozen=True)
+class TrialBalanceAsset:
+    asset: str
+    exponent: int
+    debits: int
+    credits: int
+    accounts: int
+
+    @property
+    def difference(self) -> int:
+        return self.debits - self.credits
+
+    @property
+    def balanced(self) -> bool:
+        return self.debits == self.credits
+
+
+def trial_balance_totals(rows: list[TrialBalanceRow]) -> list[TrialBalanceAsset]:
+    """Debit and credit totals per asset of trial-balance rows (equal when balanced)."""
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        total = totals.setdefault(row.asset, [row.exponent, 0, 0, 0])
+        total[1] += row.debits
+        total[2] += row.credits
+        total[3] += 1
+    return [TrialBalanceAsset(asset, *values) for asset, values in sorted(totals.items())]

@@ -454,11 +454,14 @@ def _hold_for_approval(actor: Any, specs: Sequence[TransferSpec], reason: str) -
     """Transfers of money above the `ledger.transfer` threshold become holds awaiting approval:
     the funds are reserved now and posted when approved (voided when rejected or expired)."""
     opened: list[int] = []
+    required = None
     for spec in specs:
         asset = spec.debit_account.asset
         if spec.pending or spec.reverses is not None or asset.kind != AssetKind.CURRENCY:
             continue
-        if not approvals.approval_required(APPROVAL_ACTION, spec.amount, asset.code):
+        if required is None:
+            required = approvals.approval_rule(APPROVAL_ACTION)
+        if not required(spec.amount, asset.code):
             continue
         spec.idempotency_key = spec.idempotency_key or engine.new_key()
         submission = approvals.approval_submit(

@@ -22,6 +22,8 @@ STAFF = (
     ("rm1", "客户经理一", Role.RELATIONSHIP_MANAGER),
     ("rm2", "客户经理二", Role.RELATIONSHIP_MANAGER),
     ("finance1", "财务一", Role.FINANCE_OFFICER),
+    ("finance2", "财务二", Role.FINANCE_OFFICER),
+    ("finance3", "财务三", Role.FINANCE_OFFICER),
     ("compliance1", "合规一", Role.COMPLIANCE_OFFICER),
     ("auditor1", "审计一", Role.AUDITOR),
     ("service1", "客服一", Role.CUSTOMER_SERVICE),
@@ -38,8 +40,15 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
         branches.append(services.branch_ensure(actor=None, code=code, name=name, city=city))
         if not existed:
             created.append(f"branch {code}")
-    # rm1 and rm2 sit in different branches so branch scope can be seen at work.
-    home = {"rm1": branches[0], "rm2": branches[1]}
+    # rm1 and rm2 sit in different branches so branch scope can be seen at work; one finance
+    # officer per branch, so every branch's customers get a ledger and holds have a checker
+    home = {
+        "rm1": branches[0],
+        "rm2": branches[1],
+        "finance1": branches[0],
+        "finance2": branches[1],
+        "finance3": branches[2],
+    }
     for username, display_name, role in STAFF:
         branch = home.get(username) or rng.choice(branches)
         if User.objects.filter(username=username).exists():

@@ -1,0 +1,346 @@
+"""`cpms ledger check|post|export|trial-balance|close|expire-holds|accounts`.
+
+Exit status: 0 on success; `check` exits 1 when an invariant fails (one line per problem);
+`post` exits 2 when the file is refused (one line per row and field, nothing written); other
+refusals exit 1 with the reason."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from cpms.core.errors import CpmsError
+from cpms.ledger import engine, selectors, services
+from cpms.ledger.assets import format_minor
+from cpms.ledger.export import FORMATS, journal_export
+from cpms.ledger.models import Account
+from cpms.ledger.schemas import TransferIn
+from cpms.ledger.tasks import check_recorded
+
+TRANSFER_FIELDS = tuple(TransferIn.model_fields)
+REFUSED = 2
+
+
+class DryRun(Exception):
+    """Rolls back a validated `post --dry-run`."""
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD).") from exc
+
+
+def _error_lines(exc: CpmsError) -> list[str]:
+    if not exc.fields:
+        return [f"[{exc.code}] {exc.message}"]
+    return [f"[{exc.code}] {key}: {value}" for key, value in exc.fields.items()]
+
+
+class Command(BaseCommand):
+    help = "Check, post to, export and close the double-entry ledger."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        check = actions.add_parser(
+            "check", help="Verify the invariants; exit 1 with one line per problem."
+        )
+        check.add_argument("--actor", default=None, help="Record the check as this user.")
+
+        post = actions.add_parser(
+            "post",
+            help="Post a CSV or JSON-lines file of transfers all-or-nothing.",
+            description=(
+                "Columns/keys: "
+                + ", ".join(TRANSFER_FIELDS)
+                + ". amount_minor is in integer minor units. A file above 8,190 rows is posted "
+                "in consecutive batches inside one transaction: all rows or none."
+            ),
+        )
+        post.add_argument("file", help="A .csv (header row) or .jsonl file.")
+        post.add_argument("--actor", required=True, help="Post as this member of staff.")
+        post.add_argument("--dry-run", action="store_true", help="Validate; write nothing.")
+        post.add_argument("--reason", default="", help="Shown to approvers of held transfers.")
+        post.add_argument("--format", choices=["csv", "jsonl"], default=None)
+
+        export = actions.add_parser("export", help="Write a ledger/hledger or beancount journal.")
+        export.add_argument("--format", choices=FORMATS, required=True)
+        export.add_argument("--output", required=True, help="The journal file to write.")
+        export.add_argument("--through", type=_date, default=None, help="Last value date.")
+        export.add_argument("--actor", required=True, help="Export as this user.")
+
+        trial = actions.add_parser("trial-balance", help="Posted debits and credits per account.")
+        trial.add_argument("--actor", default=None, help="Only accounts this user may see.")
+        trial.add_argument("--asset", default=None, help="Only this asset.")
+
+        close = actions.add_parser("close", help="Close the books through a date.")
+        close.add_argument("--through", type=_date, required=True)
+        close.add_argument("--reason", required=True)
+        close.add_argument("--actor", required=True)
+
+        actions.add_parser("expire-holds", help="Void holds past their expiry.")
+
+        accounts = actions.add_parser("accounts", help="List accounts with their balances.")
+        accounts.add_argument("--actor", default=None, help="Only accounts this user may see.")
+        accounts.add_argument("--asset", default=None)
+        accounts.add_argument("--purpose", default=None)
+        accounts.add_argument("--limit", type=int, default=200)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        method = getattr(self, "_" + options["action"].replace("-", "_"))
+        try:
+            method(options)
+        except CpmsError as exc:
+            raise CommandError("; ".join(_error_lines(exc))) from exc
+
+    def _user(self, username: str | None) -> Any:
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active user named {username!r}.")
+        return user
+
+    # ------------------------------------------------------------------ check
+
+    def _check(self, options: dict[str, Any]) -> None:
+        result = check_recorded(actor=self._user(options["actor"]))
+        if result.ok:
+            self.stdout.write(
+                f"OK: {result.accounts} accounts, {result.transfers} transfers; every invariant "
+                "holds."
+            )
+            return
+        for problem in result.problems:
+            self.stdout.write(problem)
+        raise CommandError(f"{len(result.problems)} problem(s) found.", returncode=1)
+
+    # ------------------------------------------------------------------ post
+
+    def _read_rows(self, path: Path, fmt: str | None) -> list[tuple[int, Any]]:
+        """(line number, raw item) per row; raises CommandError on an unreadable file."""
+        fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(
+                f"{path}: cannot be read as UTF-8 text ({exc}).", returncode=REFUSED
+            ) from exc
+        rows: list[tuple[int, Any]] = []
+        if fmt == "csv":
+            reader = csv.DictReader(io.StringIO(text))
+            unknown = [name for name in reader.fieldnames or [] if name not in TRANSFER_FIELDS]
+            if not reader.fieldnames or unknown:
+                raise CommandError(
+                    f"{path}: line 1: unknown column(s) {', '.join(unknown) or '(none)'}; "
+                    f"use: {', '.join(TRANSFER_FIELDS)}.",
+                    returncode=REFUSED,
+                )
+            for record in reader:
+                item = {key: value for key, value in record.items() if value not in ("", None)}
+                if item.get("metadata"):
+                    # text that is not JSON is reported by validation as not a dict
+                    with contextlib.suppress(json.JSONDecodeError):
+                        item["metadata"] = json.loads(item["metadata"])
+                rows.append((reader.line_num, item))
+        else:
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise CommandError(
+                        f"{path}: line {number}: not JSON ({exc.msg}).", returncode=REFUSED
+                    ) from exc
+        if not rows:
+            raise CommandError(f"{path}: no transfers in the file.", returncode=REFUSED)
+        return rows
+
+    def _validate_rows(self, rows: list[tuple[int, Any]]) -> list[TransferIn]:
+        items: list[TransferIn] = []
+        problems: list[str] = []
+        for number, raw in rows:
+            if not isinstance(raw, dict):
+                problems.append(f"line {number}: each transfer must be an object")
+                continue
+            try:
+                items.append(TransferIn.model_validate(raw))
+            except pydantic.ValidationError as exc:
+                for error in exc.errors():
+                    where = ".".join(str(part) for part in error.get("loc", ())) or "-"
+                    problems.append(f"line {number}: {where}: {error.get('msg', 'invalid')}")
+        if problems:
+            self._refuse(problems)
+        return items
+
+    def _refuse(self, problems: list[str]) -> None:
+        for problem in problems:
+            self.stderr.write(problem)
+        raise CommandError(
+            f"The file was refused ({len(problems)} problem(s)); nothing was posted.",
+            returncode=REFUSED,
+        )
+
+    def _post(self, options: dict[str, Any]) -> None:
+        actor = self._user(options["actor"])
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}", returncode=REFUSED)
+        rows = self._read_rows(path, options["format"])
+        items = self._validate_rows(rows)
+        lines = [number for number, _ in rows]
+        size = engine.MAX_BATCH
+        posted = replayed = held = 0
+        batches = 0
+        try:
+            with transaction.atomic():
+                for start in range(0, len(items), size):
+                    try:
+                        outcome = services.transfers_post(
+                            actor=actor,
+                            items=items[start : start + size],
+                            reason=options["reason"],
+                        )
+                    except CpmsError as exc:
+                        self._refuse(
+                            self._row_problems(exc, lines, start, len(items[start : start + size]))
+                        )
+                    batches += 1
+                    count = len(outcome.transfers)
+                    if outcome.replayed:
+                        replayed += count
+                    else:
+                        posted += count
+                        held += sum(1 for t in outcome.transfers if t.kind == "pending")
+                if options["dry_run"]:
+                    raise DryRun
+        except DryRun:
+            self.stdout.write(
+                f"Dry run: {len(items)} transfer(s) in {batches} batch(es) would post; "
+                "nothing was written."
+            )
+            return
+        self.stdout.write(
+            f"Posted {posted} transfer(s) in {batches} batch(es); {held} held for approval; "
+            f"{replayed} replayed (already posted)."
+        )
+
+    @staticmethod
+    def _row_problems(exc: CpmsError, lines: list[int], start: int, count: int) -> list[str]:
+        """Name the file line of each `transfers[i].field` the services reported."""
+        if not exc.fields:
+            return [f"[{exc.code}] {exc.message}"]
+        problems = []
+        for key, value in exc.fields.items():
+            where = key
+            if key.startswith("transfers[") and "]" in key:
+                index = int(key[len("transfers[") : key.index("]")])
+                rest = key[key.index("]") + 1 :].lstrip(".")
+                where = f"line {lines[start + index]}: {rest or '-'}"
+            elif count == 1:  # a batch of one reports bare field names
+                where = f"line {lines[start]}: {key}"
+            problems.append(f"[{exc.code}] {where}: {value}")
+        return problems
+
+    # ------------------------------------------------------------------ export
+
+    def _export(self, options: dict[str, Any]) -> None:
+        actor = self._user(options["actor"])
+        path = Path(options["output"])
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="\n") as stream:
+                result = journal_export(
+                    actor=actor, stream=stream, fmt=options["format"], through=options["through"]
+                )
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(path)
+        self.stdout.write(
+            f"Wrote {result.transfers} transfer(s) over {result.accounts} account(s) to {path} "
+            f"({result.format}, sha256 {result.sha256})."
+        )
+
+    # ------------------------------------------------------------------ reports
+
+    def _trial_balance(self, options: dict[str, Any]) -> None:
+        user = self._user(options["actor"])
+        rows = selectors.trial_balance(user)
+        asset = (options["asset"] or "").upper()
+        if asset:
+            rows = [row for row in rows if row.asset == asset]
+        self.stdout.write(
+            f"{'asset':<14} {'account':<40} {'debits':>22} {'credits':>22} {'net':>22}"
+        )
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for row in rows:
+            exp = row.exponent
+            self.stdout.write(
+                f"{row.asset:<14} {row.code:<40} {format_minor(row.debits, exp):>22} "
+                f"{format_minor(row.credits, exp):>22} {format_minor(row.net_debit, exp):>22}"
+            )
+            total = totals[row.asset]
+            total[0] += row.debits
+            total[1] += row.credits
+            total[2] = exp
+        for code, (debits, credits, exp) in sorted(totals.items()):
+            mark = "balanced" if debits == credits else "NOT BALANCED"
+            self.stdout.write(
+                f"{code:<14} {'TOTAL':<40} {format_minor(debits, exp):>22} "
+                f"{format_minor(credits, exp):>22} {format_minor(debits - credits, exp):>22} "
+                f"{mark}"
+            )
+
+    def _accounts(self, options: dict[str, Any]) -> None:
+        user = self._user(options["actor"])
+        filters = {"asset": options["asset"], "purpose": options["purpose"]}
+        if user is not None:
+            query = selectors.account_list(user, filters=filters)
+        else:
+            query = Account.objects.select_related("asset").order_by("pk")
+            if filters["asset"]:
+                query = query.filter(asset__code=filters["asset"].upper())
+            if filters["purpose"]:
+                query = query.filter(purpose=filters["purpose"])
+        accounts = list(query[: max(1, options["limit"])])
+        balances = selectors.balances_for(accounts)
+        self.stdout.write(
+            f"{'id':>6} {'code':<40} {'purpose':<16} {'asset':<14} {'status':<7} "
+            f"{'posted':>20} {'available':>20}"
+        )
+        for account in accounts:
+            balance = balances[account.pk]
+            exp = account.asset.exponent
+            self.stdout.write(
+                f"{account.pk:>6} {account.code:<40} {account.purpose:<16} "
+                f"{account.asset.code:<14} {account.status:<7} "
+                f"{format_minor(balance.posted, exp):>20} "
+                f"{format_minor(balance.available, exp):>20}"
+            )
+
+    # ------------------------------------------------------------------ writes
+
+    def _close(self, options: dict[str, Any]) -> None:
+        actor = self._user(options["actor"])
+        close = services.period_close(
+            actor=actor, through=options["through"], reason=options["reason"]
+        )
+        self.stdout.write(f"The books are closed through {close.through.isoformat()}.")
+
+    def _expire_holds(self, options: dict[str, Any]) -> None:
+        count = services.holds_expire(actor=None)
+        self.stdout.write(f"Voided {count} expired hold(s).")

@@ -1,0 +1,27 @@
+"""Enumerations of bank reconciliation."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class MatchHow(models.TextChoices):
+    AUTO = "auto", pgettext_lazy("match kind", "Automatic")
+    MANUAL = "manual", pgettext_lazy("match kind", "Manual")
+
+
+class BreakKind(models.TextChoices):
+    UNMATCHED_LINE = "unmatched_line", _("Statement line without ledger transfer")
+    UNMATCHED_TRANSFER = "unmatched_transfer", _("Ledger transfer not on the statement")
+    STATEMENT_INCONSISTENT = "statement_inconsistent", _("Statement does not add up")
+
+
+class BreakStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("break status", "Open")
+    RESOLVED = "resolved", pgettext_lazy("break status", "Resolved")
+
+
+# ageing buckets of the daily report: (label, lowest age in days, highest age or None)
+AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))

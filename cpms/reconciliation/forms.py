@@ -1,0 +1,101 @@
+"""Console forms: statement upload and a user-defined CSV profile (fields = CsvProfile)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cpms.reconciliation.formats import FORMATS
+
+LIST_FIELDS = (
+    "encodings",
+    "header_contains",
+    "date_formats",
+    "reference_columns",
+    "description_columns",
+    "counterparty_columns",
+    "counterparty_account_columns",
+)
+TEXT_FIELDS = (
+    "name",
+    "label",
+    "delimiter",
+    "date_column",
+    "amount_column",
+    "debit_column",
+    "credit_column",
+    "currency_column",
+    "default_currency",
+    "balance_column",
+    "bank_code_column",
+    "account_column",
+)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("Statement file"))
+    format = forms.ChoiceField(
+        label=_("Format"),
+        required=False,
+        choices=[("", _("Detect"))] + [(code, code) for code in FORMATS],
+    )
+    profile = forms.CharField(label=_("CSV profile"), required=False, max_length=64)
+    account = forms.CharField(
+        label=_("Bank account (ledger code)"),
+        required=False,
+        max_length=64,
+        help_text=_("Leave empty to find it by the account identifier in the file."),
+    )
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=64)
+    label = forms.CharField(label=_("Label"), max_length=200)
+    encodings = forms.CharField(label=_("Encodings"), initial="utf-8-sig, gb18030")
+    delimiter = forms.CharField(label=_("Delimiter"), initial=",", strip=False, max_length=4)
+    header_contains = forms.CharField(
+        label=_("Header columns"), help_text=_("Column names that identify the header row.")
+    )
+    date_column = forms.CharField(label=_("Date column"))
+    date_formats = forms.CharField(label=_("Date formats"), initial="%Y-%m-%d")
+    amount_column = forms.CharField(label=_("Signed amount column"), required=False)
+    debit_column = forms.CharField(label=_("Debit (money out) column"), required=False)
+    credit_column = forms.CharField(label=_("Credit (money in) column"), required=False)
+    currency_column = forms.CharField(label=_("Currency column"), required=False)
+    default_currency = forms.CharField(label=_("Default currency"), initial="CNY")
+    currency_aliases = forms.CharField(
+        label=_("Currency aliases"),
+        required=False,
+        help_text=_("One per line: text=ISO code, e.g. 人民币=CNY."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    balance_column = forms.CharField(label=_("Running balance column"), required=False)
+    reference_columns = forms.CharField(label=_("Reference columns"), required=False)
+    description_columns = forms.CharField(label=_("Description columns"), required=False)
+    counterparty_columns = forms.CharField(label=_("Counterparty columns"), required=False)
+    counterparty_account_columns = forms.CharField(
+        label=_("Counterparty account columns"), required=False
+    )
+    bank_code_column = forms.CharField(label=_("Transaction type column"), required=False)
+    account_column = forms.CharField(label=_("Account column"), required=False)
+
+    def profile_data(self) -> dict[str, Any]:
+        """The cleaned form as a CsvProfile dict (lists are comma-separated)."""
+        data: dict[str, Any] = {}
+        for name in TEXT_FIELDS:
+            value = self.cleaned_data.get(name) or ""
+            data[name] = value if value or name in ("name", "label", "delimiter") else None
+        data["label"] = self.cleaned_data.get("label") or ""
+        data["default_currency"] = self.cleaned_data.get("default_currency") or "CNY"
+        for name in LIST_FIELDS:
+            text = self.cleaned_data.get(name) or ""
+            data[name] = [part.strip() for part in text.split(",") if part.strip()]
+        aliases = {}
+        for row in (self.cleaned_data.get("currency_aliases") or "").splitlines():
+            if "=" in row:
+                key, value = row.split("=", 1)
+                aliases[key.strip()] = value.strip()
+        data["currency_aliases"] = aliases
+        return data
