@@ -95,7 +95,12 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     traders = _traders()
     today = engine.today()
     closed = engine.closed_through()
-    earliest = today - datetime.timedelta(days=40)
+    # never before last month: the ledger demo closes the books through the end of the month
+    # before last after every app's demo, and the plan must not depend on whether it has yet
+    earliest = max(
+        today - datetime.timedelta(days=40),
+        (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1),
+    )
     if closed is not None and closed >= earliest:
         earliest = min(closed + datetime.timedelta(days=1), today)
     span = max((today - earliest).days, 0)

@@ -11,7 +11,18 @@ from django.test import override_settings
 from cpms.core.demo_loader import demo_load
 from cpms.users.models import Branch, User
 
-DEMO_USERS = ["admin", "rm1", "rm2", "finance1", "compliance1", "auditor1", "service1", "trainer1"]
+DEMO_USERS = [
+    "admin",
+    "rm1",
+    "rm2",
+    "finance1",
+    "finance2",
+    "finance3",
+    "compliance1",
+    "auditor1",
+    "service1",
+    "trainer1",
+]
 
 
 def snapshot() -> list[tuple]:
