@@ -202,12 +202,29 @@ def account_statement(account: Account, *, start: datetime.date, end: datetime.d
     credits = before.filter(credit_account=account).aggregate(total=Coalesce(Sum("amount"), 0))
     opening = _signed(account, debits["total"], credits["total"])
     statement = Statement(account=account, start=start, end=end, opening=opening, closing=opening)
-    rows = (
+    rows = list(
         posted.filter(Q(debit_account=account) | Q(credit_account=account))
         .filter(value_date__gte=start, value_date__lte=end)
-        .select_related("debit_account", "credit_account")
+        .only(
+            "id",
+            "kind",
+            "value_date",
+            "reference",
+            "amount",
+            "debit_account_id",
+            "credit_account_id",
+            "asset_id",
+        )
         .order_by("value_date", "pk")
     )
+    # counterparty codes in one query (a statement has few distinct counterparties)
+    others = {
+        transfer.credit_account_id
+        if transfer.debit_account_id == account.pk
+        else transfer.debit_account_id
+        for transfer in rows
+    }
+    codes = dict(Account.objects.filter(pk__in=others).values_list("pk", "code"))
     balance = opening
     for transfer in rows:
         is_debit = transfer.debit_account_id == account.pk
@@ -216,8 +233,8 @@ def account_statement(account: Account, *, start: datetime.date, end: datetime.d
         balance += _signed(account, debit, credit)
         statement.total_debits += debit
         statement.total_credits += credit
-        other = transfer.credit_account if is_debit else transfer.debit_account
-        statement.lines.append(StatementLine(transfer, debit, credit, balance, other.code))
+        other = transfer.credit_account_id if is_debit else transfer.debit_account_id
+        statement.lines.append(StatementLine(transfer, debit, credit, balance, codes[other]))
     statement.closing = balance
     return statement
 

@@ -104,7 +104,7 @@ def test_demo__deterministic_for_a_seed():
     assert User.objects.count() == 0
     second = load_and_capture(7)
     assert first == second
-    assert len(first) == 8 + 3
+    assert len(first) == len(DEMO_USERS) + 3
 
 
 @pytest.mark.django_db
