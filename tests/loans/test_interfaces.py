@@ -21,12 +21,15 @@ D = datetime.date
 
 @pytest.fixture
 def api(finance, token_for):
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token_for(finance, scopes=['ledger:write'])}")
+    return Client(
+        HTTP_AUTHORIZATION=f"Bearer {token_for(finance, scopes=['ledger:write'])}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
 
 @pytest.fixture
 def console(finance):
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(finance)
     return client
 
@@ -173,7 +176,7 @@ def test_console_loans__bad_amount_shows_error(console, finance, loan):
 
 
 def test_console_loans__denied_without_permission(rm, loan):
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(rm)
     assert client.get(reverse("loans:list")).status_code == 403
     response = client.post(reverse("loans:disburse", args=[loan.pk]), {"value_date": "2026-01-15"})

@@ -24,12 +24,15 @@ D = datetime.date
 
 @pytest.fixture
 def api(finance, token_for) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token_for(finance, scopes=['ledger:write'])}")
+    return Client(
+        HTTP_AUTHORIZATION=f"Bearer {token_for(finance, scopes=['ledger:write'])}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
 
 @pytest.fixture
 def console(finance) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(finance)
     return client
 
