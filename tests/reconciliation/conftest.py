@@ -23,8 +23,9 @@ from tests.ledger.conftest import (  # noqa: F401 (fixtures)
     finance,
     rm,
 )
+from tests.reconciliation.fixture_files import statements_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/statements"
+FIXTURES = statements_dir()
 needs_fixtures = pytest.mark.skipif(
     not FIXTURES.is_dir(), reason=f"statement fixtures missing: {FIXTURES}"
 )

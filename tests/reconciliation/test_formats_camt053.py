@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cpms.reconciliation.formats import StatementUnreadable, parse_statements
+from tests.reconciliation.fixture_files import statements_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/statements"
+FIXTURES = statements_dir()
 pytestmark = pytest.mark.skipif(
     not (FIXTURES / "camt").is_dir(), reason=f"statement fixtures missing: {FIXTURES}"
 )

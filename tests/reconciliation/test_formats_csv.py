@@ -8,7 +8,6 @@ LICENSE-double-entry-generator-Apache2.txt).
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,9 @@ from cpms.reconciliation.formats import (
     builtin_profile,
     parse_statements,
 )
+from tests.reconciliation.fixture_files import statements_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/statements"
+FIXTURES = statements_dir()
 pytestmark = pytest.mark.skipif(
     not (FIXTURES / "csv_cn").is_dir(), reason=f"statement fixtures missing: {FIXTURES}"
 )

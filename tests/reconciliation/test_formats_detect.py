@@ -7,8 +7,6 @@ from deb-sig/double-entry-generator (Apache-2.0). Licences are beside the files.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from cpms.reconciliation.formats import (
@@ -19,8 +17,9 @@ from cpms.reconciliation.formats import (
     parse_statements,
     profile_matches,
 )
+from tests.reconciliation.fixture_files import statements_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/statements"
+FIXTURES = statements_dir()
 pytestmark = pytest.mark.skipif(
     not FIXTURES.is_dir(), reason=f"statement fixtures missing: {FIXTURES}"
 )

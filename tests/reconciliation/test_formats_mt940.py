@@ -9,13 +9,13 @@ Fixtures in ../shared/fixtures/statements/mt940/ come from public projects, unch
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
 
 from cpms.reconciliation.formats import StatementUnreadable, parse_statements
+from tests.reconciliation.fixture_files import statements_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/statements"
+FIXTURES = statements_dir()
 pytestmark = pytest.mark.skipif(
     not (FIXTURES / "mt940").is_dir(), reason=f"statement fixtures missing: {FIXTURES}"
 )
