@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -407,17 +407,19 @@ def auto_match(
     used_lines: set[int] = set()
     used_transfers: set[int] = set()
     pairs: list[tuple[int, int]] = []
+    matches: list[Match] = []
+    matcher = _user(actor)
     for _distance, _rank, transfer_id, line_id, line, transfer in candidates:
         if line_id in used_lines or transfer_id in used_transfers:
             continue
         used_lines.add(line_id)
         used_transfers.add(transfer_id)
-        Match.objects.create(
-            line=line, transfer=transfer, how=MatchHow.AUTO, matched_by=_user(actor)
-        )
-        _close_breaks(line_id=line_id, transfer_id=transfer_id, actor=actor)
+        matches.append(Match(line=line, transfer=transfer, how=MatchHow.AUTO, matched_by=matcher))
         pairs.append((line_id, transfer_id))
     if pairs:
+        # one insert and one break update for the whole statement, not a round trip per pair
+        Match.objects.bulk_create(matches)
+        _close_breaks(line_ids=used_lines, transfer_ids=used_transfers, actor=actor)
         audit_record(
             actor=actor,
             action=AuditAction.RECONCILIATION_MATCHED,
@@ -428,12 +430,13 @@ def auto_match(
     return pairs
 
 
-def _close_breaks(*, line_id: int | None, transfer_id: int | None, actor: Any) -> list[int]:
-    condition = Q()
-    if line_id is not None:
-        condition |= Q(line_id=line_id, kind=BreakKind.UNMATCHED_LINE)
-    if transfer_id is not None:
-        condition |= Q(transfer_id=transfer_id, kind=BreakKind.UNMATCHED_TRANSFER)
+def _close_breaks(
+    *, line_ids: Collection[int], transfer_ids: Collection[int], actor: Any
+) -> list[int]:
+    """Resolve the open breaks of matched lines and transfers ("Matched.")."""
+    condition = Q(line_id__in=list(line_ids), kind=BreakKind.UNMATCHED_LINE) | Q(
+        transfer_id__in=list(transfer_ids), kind=BreakKind.UNMATCHED_TRANSFER
+    )
     breaks = list(
         Break.objects.filter(condition, status=BreakStatus.OPEN).values_list("pk", flat=True)
     )
@@ -557,7 +560,7 @@ def match_create(*, actor: Any, line_id: Any, transfer_id: Any) -> Match:
                 )
         except IntegrityError as exc:
             raise AlreadyMatched(_("The line or the transfer was matched meanwhile.")) from exc
-        closed = _close_breaks(line_id=line.pk, transfer_id=transfer.pk, actor=actor)
+        closed = _close_breaks(line_ids=[line.pk], transfer_ids=[transfer.pk], actor=actor)
         audit_record(
             actor=actor,
             action=AuditAction.RECONCILIATION_MATCHED,
