@@ -426,7 +426,7 @@ def account_statement(request: HttpRequest, account_ref: str, params: Query[Stat
     start = params.start or today.replace(day=1)
     end = params.end or today
     if fmt in statements.FORMATS:
-        exported = statements.statement_export(
+        exported = services.statement_export(
             actor=request.auth, account_ref=account_ref, start=start, end=end, fmt=fmt
         )
         response = HttpResponse(exported.content, content_type=exported.content_type)

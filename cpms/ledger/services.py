@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections import defaultdict
@@ -29,7 +30,8 @@ from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import NotFound, ValidationFailed
 from cpms.customers.models import Customer
-from cpms.ledger import assets, engine
+from cpms.ledger import assets, engine, selectors, statements
+from cpms.ledger.checks import CheckResult, ledger_check
 from cpms.ledger.choices import (
     CUSTOMER_PURPOSES,
     HOT_PURPOSES,
@@ -51,6 +53,7 @@ from cpms.ledger.errors import (
 from cpms.ledger.models import (
     CLOSE_PERMISSION,
     POST_PERMISSION,
+    VIEW_PERMISSION,
     Account,
     Asset,
     Balance,
@@ -59,6 +62,9 @@ from cpms.ledger.models import (
 )
 from cpms.ledger.schemas import TransferIn
 
+logger = logging.getLogger("cpms.ledger")
+# a LEDGER_CHECKED entry keeps the first problems; the count says how many there were
+AUDITED_PROBLEMS = 50
 ACCOUNT_OBJECT = "ledger.account"
 TRANSFER_OBJECT = "ledger.transfer"
 APPROVAL_ACTION = "ledger.transfer"
@@ -826,3 +832,69 @@ def describe_transfer(payload: Mapping[str, Any]) -> str:
         "credit": payload.get("credit", "?"),
         "reference": payload.get("reference") or "-",
     }
+
+
+# ------------------------------------------------------------------------ audited reads
+
+
+def statement_export(
+    *, actor: Any, account_ref: Any, start: Any, end: Any, fmt: str
+) -> statements.StatementFile:
+    """The statement of one account in scope as a PDF or XLSX file; records
+    `ledger.statement_exported` (account, period, format, size) in the same transaction."""
+    fmt = (fmt or "").lower()
+    if fmt not in statements.FORMATS:
+        raise ValidationFailed(
+            _("Unknown statement format."), fields={"format": _("Use pdf or xlsx.")}
+        )
+    start, end = statements.validate_period(start, end)
+    with transaction.atomic():
+        account = selectors.account_get_for_user(
+            user=actor, ref=account_ref, permission=VIEW_PERMISSION
+        )
+        statement = selectors.account_statement(account, start=start, end=end)
+        content = (
+            statements.render_pdf(statement) if fmt == "pdf" else statements.render_xlsx(statement)
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.STATEMENT_EXPORTED,
+            object_type="ledger.account",
+            object_id=account.pk,
+            after={
+                "account": account.code,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "format": fmt,
+                "lines": len(statement.lines),
+                "opening_minor": statement.opening,
+                "closing_minor": statement.closing,
+                "bytes": len(content),
+            },
+        )
+    return statements.StatementFile(
+        statements.filename(statement, fmt), statements.CONTENT_TYPES[fmt], content, statement
+    )
+
+
+def ledger_check_record(*, actor: Any = None) -> CheckResult:
+    """Run `ledger_check` and record LEDGER_CHECKED with its outcome (used by `cpms ledger
+    check` and the nightly job). Problems are also logged as errors."""
+    result = ledger_check()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.LEDGER_CHECKED,
+            object_type="ledger",
+            object_id="",
+            after={
+                "ok": result.ok,
+                "accounts": result.accounts,
+                "transfers": result.transfers,
+                "problem_count": len(result.problems),
+                "problems": result.problems[:AUDITED_PROBLEMS],
+            },
+        )
+    for problem in result.problems:
+        logger.error("ledger check: %s", problem)
+    return result

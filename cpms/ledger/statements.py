@@ -1,7 +1,7 @@
 """Account statements as files: PDF (reportlab, with the CJK font the custody receipt embeds)
 and XLSX (openpyxl, amounts as exact numbers with the asset's decimals).
 
-`statement_export` is the audited sensitive read behind the console and API downloads: it
+`services.statement_export` is the audited sensitive read behind the console and API downloads: it
 checks `ledger.view` and the account's scope, renders the file and records
 `ledger.statement_exported` in the same transaction (nothing is recorded when rendering fails).
 """
@@ -14,16 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cpms.audit.choices import AuditAction
-from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
-from cpms.ledger import selectors
 from cpms.ledger.assets import format_minor
-from cpms.ledger.models import VIEW_PERMISSION
 from cpms.ledger.selectors import Statement
 
 FORMATS = ("pdf", "xlsx")
@@ -267,39 +262,3 @@ def render_xlsx(statement: Statement) -> bytes:
 
 
 # ------------------------------------------------------------------------ audited export
-
-
-def statement_export(
-    *, actor: Any, account_ref: Any, start: Any, end: Any, fmt: str
-) -> StatementFile:
-    """The statement of one account in scope as a PDF or XLSX file; records
-    `ledger.statement_exported` (account, period, format, size) in the same transaction."""
-    fmt = (fmt or "").lower()
-    if fmt not in FORMATS:
-        raise ValidationFailed(
-            _("Unknown statement format."), fields={"format": _("Use pdf or xlsx.")}
-        )
-    start, end = validate_period(start, end)
-    with transaction.atomic():
-        account = selectors.account_get_for_user(
-            user=actor, ref=account_ref, permission=VIEW_PERMISSION
-        )
-        statement = selectors.account_statement(account, start=start, end=end)
-        content = render_pdf(statement) if fmt == "pdf" else render_xlsx(statement)
-        audit_record(
-            actor=actor,
-            action=AuditAction.STATEMENT_EXPORTED,
-            object_type="ledger.account",
-            object_id=account.pk,
-            after={
-                "account": account.code,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "format": fmt,
-                "lines": len(statement.lines),
-                "opening_minor": statement.opening,
-                "closing_minor": statement.closing,
-                "bytes": len(content),
-            },
-        )
-    return StatementFile(filename(statement, fmt), CONTENT_TYPES[fmt], content, statement)

@@ -503,7 +503,7 @@ def statement_file(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         messages.error(request, _("Choose the statement period first."))
         return redirect("ledger:statement", pk=pk)
     try:
-        exported = statements.statement_export(
+        exported = services.statement_export(
             actor=request.user, account_ref=pk, start=start, end=end, fmt=fmt
         )
     except NotFound as exc:

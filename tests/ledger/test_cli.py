@@ -14,7 +14,8 @@ from django.utils import timezone
 from cpms.audit.models import AuditEntry
 from cpms.ledger import engine, selectors, services
 from cpms.ledger.models import Balance, PeriodClose, Transfer
-from cpms.ledger.tasks import check_recorded, expire_holds, nightly_check
+from cpms.ledger.services import ledger_check_record
+from cpms.ledger.tasks import expire_holds, nightly_check
 from cpms.users.choices import Role
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_check_recorded__nightly_task_audits_without_actor(cash, fund):
 
 def test_check_recorded__returns_result(cash, fund):
     fund(cash, 5)
-    assert check_recorded().ok
+    assert ledger_check_record().ok
 
 
 # ---------------------------------------------------------------------------- post

@@ -61,7 +61,7 @@ def period(finance, cash, fees, fund):
 def test_statement_export__xlsx_cells_are_exact(finance, cash, fees, period):
     start, end, deposit, fee = period
 
-    exported = statements.statement_export(
+    exported = services.statement_export(
         actor=finance, account_ref=cash.code, start=start, end=end, fmt="xlsx"
     )
 
@@ -122,7 +122,7 @@ def test_render_xlsx__amount_format_follows_the_asset(finance, customer, db):
 def test_statement_export__pdf_text_has_opening_lines_closing(finance, cash, fees, period):
     start, end, deposit, fee = period
 
-    exported = statements.statement_export(
+    exported = services.statement_export(
         actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf"
     )
 
@@ -160,7 +160,7 @@ def test_statement_export__pdf_text_has_opening_lines_closing(finance, cash, fee
 def test_statement_export__records_audit_entry(finance, cash, period):
     start, end, _deposit, _fee = period
 
-    statements.statement_export(actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf")
+    services.statement_export(actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf")
 
     entry = AuditEntry.objects.get(action="ledger.statement_exported")
     assert entry.object_type == "ledger.account"
@@ -178,17 +178,17 @@ def test_statement_export__refusals_name_the_field_and_record_nothing(finance, r
     start, end, _deposit, _fee = period
 
     with pytest.raises(PermissionDenied):
-        statements.statement_export(actor=rm, account_ref=cash.pk, start=start, end=end, fmt="pdf")
+        services.statement_export(actor=rm, account_ref=cash.pk, start=start, end=end, fmt="pdf")
     with pytest.raises(ValidationFailed) as wrong_format:
-        statements.statement_export(
+        services.statement_export(
             actor=finance, account_ref=cash.pk, start=start, end=end, fmt="csv"
         )
     with pytest.raises(ValidationFailed) as backwards:
-        statements.statement_export(
+        services.statement_export(
             actor=finance, account_ref=cash.pk, start=end, end=start, fmt="pdf"
         )
     with pytest.raises(ValidationFailed) as too_long:
-        statements.statement_export(
+        services.statement_export(
             actor=finance,
             account_ref=cash.pk,
             start=end - datetime.timedelta(days=400),
@@ -196,7 +196,7 @@ def test_statement_export__refusals_name_the_field_and_record_nothing(finance, r
             fmt="pdf",
         )
     with pytest.raises(NotFound):
-        statements.statement_export(
+        services.statement_export(
             actor=finance, account_ref="C999:NOPE", start=start, end=end, fmt="pdf"
         )
 

@@ -26,7 +26,6 @@ from cpms.ledger.assets import format_minor
 from cpms.ledger.export import FORMATS, journal_export
 from cpms.ledger.models import Account
 from cpms.ledger.schemas import TransferIn
-from cpms.ledger.tasks import check_recorded
 
 TRANSFER_FIELDS = tuple(TransferIn.model_fields)
 REFUSED = 2
@@ -116,7 +115,7 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ check
 
     def _check(self, options: dict[str, Any]) -> None:
-        result = check_recorded(actor=self._user(options["actor"]))
+        result = services.ledger_check_record(actor=self._user(options["actor"]))
         if result.ok:
             self.stdout.write(
                 f"OK: {result.accounts} accounts, {result.transfers} transfers; every invariant "
