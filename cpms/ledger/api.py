@@ -274,10 +274,9 @@ def transfer_post(request: HttpRequest) -> Any:
         items = body["transfers"]
         if not isinstance(items, list):
             raise ValidationFailed(fields={"transfers": _("Give a list of transfers.")})
-        reason = body.get("reason") or ""
-        if not isinstance(reason, str) or len(reason) > 2000:
-            raise ValidationFailed(fields={"reason": _("Give a text of at most 2000 characters.")})
-        outcome = services.transfers_post(actor=request.auth, items=items, reason=reason)
+        outcome = services.transfers_post(
+            actor=request.auth, items=items, reason=body.get("reason") or ""
+        )
     elif isinstance(body, dict):
         outcome = services.transfer_post(actor=request.auth, data=body)
     else:

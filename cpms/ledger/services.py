@@ -65,6 +65,7 @@ from cpms.ledger.schemas import TransferIn
 logger = logging.getLogger("cpms.ledger")
 # a LEDGER_CHECKED entry keeps the first problems; the count says how many there were
 AUDITED_PROBLEMS = 50
+MAX_REASON = 2000
 ACCOUNT_OBJECT = "ledger.account"
 TRANSFER_OBJECT = "ledger.transfer"
 APPROVAL_ACTION = "ledger.transfer"
@@ -512,6 +513,7 @@ def transfer_post(*, actor: Any, data: Any, reason: str = "") -> TransferOutcome
     """Post one transfer (or hold it: `pending`, or above the approval threshold). A replay of
     its idempotency key returns the original and posts nothing."""
     require_permission(actor, POST_PERMISSION)
+    reason = _clean_reason(reason)
     [item] = _parse_items([data])
     with transaction.atomic():
         specs = specs_from_input(actor, [item])
@@ -532,6 +534,13 @@ def transfer_post(*, actor: Any, data: Any, reason: str = "") -> TransferOutcome
                 reason=reason,
             )
     return outcome
+
+
+def _clean_reason(reason: Any) -> str:
+    """The reason shown to approvers of held transfers: text of at most 2,000 characters."""
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise ValidationFailed(fields={"reason": _("Give a text of at most 2000 characters.")})
+    return reason
 
 
 def _batch_digest(transfers: Sequence[Transfer]) -> str:
@@ -557,6 +566,7 @@ def transfers_post(*, actor: Any, items: Sequence[Any], reason: str = "") -> Tra
     of the whole batch returns the originals. One audit entry records the batch (ids, totals
     per asset, a digest of every transfer)."""
     require_permission(actor, POST_PERMISSION)
+    reason = _clean_reason(reason)
     if not items:
         raise InvalidTransfer(fields={"transfers": _("Give at least one transfer.")})
     if len(items) > engine.MAX_BATCH:
