@@ -39,7 +39,6 @@ from cpms.ledger.choices import (
     PURPOSE_NORMAL_SIDE,
     AccountKind,
     AccountPurpose,
-    AccountStatus,
     AssetKind,
     TransferKind,
 )
@@ -284,34 +283,6 @@ def account_open(
             bank_account_identifier=bank_account_identifier,
             code=code,
         )
-
-
-def account_close(*, actor: Any, account_id: Any, reason: str) -> Account:
-    """Close an account whose balance is zero and which has no pending hold."""
-    require_permission(actor, POST_PERMISSION)
-    if not (reason or "").strip():
-        raise ValidationFailed(fields={"reason": _("Give a reason.")})
-    with transaction.atomic():
-        account = _account_for_posting(actor, account_id, field="account")
-        rows = engine.lock_balances((account.pk, shard) for shard in range(account.shards))
-        posted = sum(row.debits_posted - row.credits_posted for row in rows.values())
-        held = any(row.debits_pending or row.credits_pending for row in rows.values())
-        if posted != 0 or held:
-            raise ValidationFailed(
-                fields={"account": _("Only an account with a zero balance and no hold can close.")}
-            )
-        Account.objects.filter(pk=account.pk).update(status=AccountStatus.CLOSED)
-        audit_record(
-            actor=actor,
-            action=AuditAction.LEDGER_ACCOUNT_CLOSED,
-            object_type=ACCOUNT_OBJECT,
-            object_id=account.pk,
-            before={"status": AccountStatus.OPEN},
-            after={"status": AccountStatus.CLOSED},
-            reason=reason.strip(),
-        )
-        account.status = AccountStatus.CLOSED
-    return account
 
 
 # ------------------------------------------------------------------------ scope

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from cpms.access.checks import require_permission, user_has_permission
+from cpms.access.checks import require_permission
 from cpms.access.scopes import scope_filter
 from cpms.holdings.choices import HoldingKind
 from cpms.holdings.models import Holding
@@ -19,7 +19,6 @@ from cpms.loans import position as positions
 from cpms.loans.choices import Bucket
 from cpms.loans.errors import LoanNotFound
 from cpms.loans.models import (
-    POST_PERMISSION,
     VIEW_PERMISSION,
     LoanAccrual,
     LoanRepayment,
@@ -155,11 +154,3 @@ def overdue_summary(rows: list[LoanRow]) -> list[dict[str, Any]]:
 
 def repayment_list(loan: LoanServicing) -> QuerySet[LoanRepayment]:
     return LoanRepayment.objects.filter(loan=loan).order_by("sequence")
-
-
-def accrual_list(loan: LoanServicing) -> QuerySet[LoanAccrual]:
-    return LoanAccrual.objects.filter(loan=loan).order_by("through")
-
-
-def can_post(user: Any) -> bool:
-    return user_has_permission(user, POST_PERMISSION)

@@ -18,11 +18,12 @@ from django.views.decorators.http import require_POST
 from cpms.access.console import require_staff
 from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
+from cpms.holdings.money import minor_exponent
 from cpms.ledger import engine
+from cpms.ledger import selectors as ledger_selectors
 from cpms.loans import selectors, services
 from cpms.loans.choices import Bucket, PaidFrom
 from cpms.loans.models import POST_PERMISSION, VIEW_PERMISSION
-from cpms.loans.templatetags.loans import exponent_of
 
 PAGE_SIZE = 50
 
@@ -43,7 +44,7 @@ def _loan_or_404(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSIO
 
 def parse_amount(text: str, currency: str, field: str = "amount") -> int:
     """ "1,030.58" -> 103058 (minor units of `currency`); refuses more decimals than it has."""
-    exponent = exponent_of(currency)
+    exponent = minor_exponent(currency)
     cleaned = (text or "").replace(",", "").replace(" ", "").strip()
     try:
         value = Decimal(cleaned)
@@ -120,7 +121,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "today": engine.today(),
             "currency": servicing.currency if servicing else holding.loan.currency,
             "repayments": list(selectors.repayment_list(servicing)) if servicing else [],
-            "can_post": selectors.can_post(request.user),
+            "can_post": ledger_selectors.can_post(request.user),
             "sources": PaidFrom.choices,
             "fee_bps": services.early_repayment_fee_bps(),
         },

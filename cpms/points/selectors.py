@@ -223,12 +223,3 @@ def overview(*, user: Any, customer_id: Any) -> dict[str, Any]:
 def rule_list(*, user: Any) -> QuerySet[PointsRule]:
     require_permission(user, VIEW_PERMISSION)
     return PointsRule.objects.order_by("currency")
-
-
-def rule_get(*, user: Any, currency: str) -> PointsRule:
-    rule = rule_list(user=user).filter(currency=(currency or "").upper()).first()
-    if rule is None:
-        from django.utils.translation import gettext as _
-
-        raise NotFound(_("No earn rule for this currency."), fields={"currency": currency})
-    return rule
