@@ -38,3 +38,21 @@ def console_page(
     query = request.GET.copy()
     query.pop("cursor", None)
     return rows, next_cursor, query
+
+
+def form_errors(
+    form: Any,
+    exc: CpmsError,
+    *,
+    aliases: dict[str, str | None] | None = None,
+    fallback: str | None = None,
+) -> None:
+    """Put a service refusal on a console form: each field message next to its field (named
+    through `aliases` when the form calls it differently; unknown fields become form errors),
+    and, when the refusal names no field, `fallback` (default: the error's message)."""
+    aliases = aliases or {}
+    for name, message in exc.fields.items():
+        target = aliases.get(name, name)
+        form.add_error(target if target in form.fields else None, str(message))
+    if not exc.fields:
+        form.add_error(None, fallback if fallback is not None else exc.message)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text
+from cpms.core.console import console_page, error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.custody import forms, selectors, services
 from cpms.custody.choices import (
@@ -102,10 +102,7 @@ def item_receive(request: HttpRequest) -> HttpResponse:
         except NotFound:
             form.add_error("customer_id", _("No customer with this id in your scope."))
         except CpmsError as exc:
-            for name, message in exc.fields.items():
-                form.add_error(name if name in form.fields else None, str(message))
-            if not exc.fields:
-                form.add_error(None, exc.message)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Item received into custody."))
             return redirect("custody:detail", pk=item.pk)

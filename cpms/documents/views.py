@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text
+from cpms.core.console import console_page, error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.documents import selectors, services
 from cpms.documents.api import attachment
@@ -94,10 +94,7 @@ def document_upload(request: HttpRequest) -> HttpResponse:
                     original_name=data["file"].name,
                 )
             except CpmsError as exc:
-                for name, message in exc.fields.items():
-                    form.add_error(name if name in form.fields else None, str(message))
-                if not exc.fields:
-                    form.add_error(None, exc.message)
+                form_errors(form, exc)
             else:
                 messages.success(request, _("Document uploaded."))
                 return redirect("documents:detail", pk=document.pk)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text
+from cpms.core.console import console_page, error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.ledger import selectors, services, statements
 from cpms.ledger.assets import format_minor
@@ -225,14 +225,16 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+_FIELD_ALIASES: dict[str, str | None] = {
+    "amount_minor": "amount",
+    "transfers": None,
+    "request": None,
+}
+
+
 def _apply_errors(form: Any, exc: CpmsError) -> None:
     """Put a service refusal next to the fields it names."""
-    aliases = {"amount_minor": "amount", "transfers": None, "request": None}
-    for name, message in exc.fields.items():
-        target = aliases.get(name, name)
-        form.add_error(target if target in form.fields else None, f"{message}")
-    if not exc.fields:
-        form.add_error(None, exc.message)
+    form_errors(form, exc, aliases=_FIELD_ALIASES)
 
 
 @login_required

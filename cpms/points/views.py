@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text
+from cpms.core.console import console_page, error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.points import selectors, services
 from cpms.points.choices import ADJUST_PERMISSION, REDEEM_PERMISSION, VIEW_PERMISSION
@@ -92,10 +92,7 @@ def redeem(request: HttpRequest, customer_id: int) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
             )
         except CpmsError as exc:
-            for name, message in exc.fields.items():
-                form.add_error(name if name in form.fields else None, str(message))
-            if not exc.fields:
-                form.add_error(None, error_text(exc))
+            form_errors(form, exc, fallback=error_text(exc))
         else:
             messages.success(request, _("%(points)d points redeemed.") % {"points": outcome.points})
             return redirect("points:customer", customer_id=customer.pk)
@@ -119,10 +116,7 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except CpmsError as exc:
-            for name, message in exc.fields.items():
-                form.add_error(name if name in form.fields else None, str(message))
-            if not exc.fields:
-                form.add_error(None, error_text(exc))
+            form_errors(form, exc, fallback=error_text(exc))
         else:
             if outcome.executed:
                 messages.success(request, _("Points adjusted."))

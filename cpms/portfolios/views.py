@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page
+from cpms.core.console import console_page, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.holdings.models import Holding
 from cpms.ledger import engine
@@ -104,11 +104,7 @@ def trade_book(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, holding=holding, data=form.trade_data()
             )
         except CpmsError as exc:
-            for name, message in exc.fields.items():
-                target = "fee" if name == "fee_minor" else name
-                form.add_error(target if target in form.fields else None, str(message))
-            if not exc.fields:
-                form.add_error(None, exc.message)
+            form_errors(form, exc, aliases={"fee_minor": "fee"})
         else:
             if outcome.replayed:
                 messages.info(request, _("This trade was booked already."))
