@@ -436,8 +436,11 @@ def post(
     actor: Any,
     batch: uuid.UUID | None = None,
     chooser: random.Random | None = None,
+    replay_checked: bool = False,
 ) -> Posted:
-    """Post `specs` all-or-nothing inside the caller's transaction."""
+    """Post `specs` all-or-nothing inside the caller's transaction. `replay_checked`: the
+    caller has just looked the keys up in this transaction (`find_replay`), so they are not
+    read again; a key stored concurrently since is still answered as a replay."""
     require_transaction()
     if not specs:
         raise InvalidTransfer(fields={"transfers": _("Give at least one transfer.")})
@@ -451,7 +454,7 @@ def post(
         if spec.value_date is None:
             spec.value_date = day
     _validate(specs, closed)
-    stored = find_replay(specs)
+    stored = None if replay_checked else find_replay(specs)
     if stored is not None:
         return Posted(transfers=stored, replayed=True)
 

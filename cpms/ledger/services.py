@@ -474,7 +474,7 @@ def _post_with_approvals(
     if stored is not None:
         return TransferOutcome(transfers=stored, replayed=True)
     opened = _hold_for_approval(actor, specs, reason)
-    posted = engine.post(specs, actor=actor, batch=batch)
+    posted = engine.post(specs, actor=actor, batch=batch, replay_checked=True)
     return TransferOutcome(
         transfers=posted.transfers, replayed=posted.replayed, approval_request_ids=tuple(opened)
     )
