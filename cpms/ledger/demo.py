@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Q
 
 from cpms.access.checks import user_has_permission
-from cpms.access.scopes import scope_filter
+from cpms.core.demo_loader import actor_for, staff_with
 from cpms.customers.models import Customer
 from cpms.ledger import engine, services
 from cpms.ledger.choices import AccountPurpose
@@ -37,22 +37,6 @@ FEE_NAMES = ("账户管理费", "托管服务费", "转账手续费")
 def _customers() -> list[Customer]:
     candidates = Customer.objects.filter(tags__icontains=TAG).order_by("pk")
     return [customer for customer in candidates if TAG in (customer.tags or [])]
-
-
-def _finance_users() -> list[Any]:
-    from cpms.users.models import User
-
-    users = list(User.objects.filter(is_active=True, is_staff=True).order_by("pk"))
-    users.sort(key=lambda user: (user.username != "finance1", user.pk))
-    return [user for user in users if user_has_permission(user, POST_PERMISSION)]
-
-
-def _actor_for(customer: Customer, users: list[Any]) -> Any:
-    for user in users:
-        condition = scope_filter(user, POST_PERMISSION, Customer)
-        if condition is not None and Customer.objects.filter(condition, pk=customer.pk).exists():
-            return user
-    return None
 
 
 def _month_before_last_end(today: datetime.date) -> datetime.date:
@@ -237,7 +221,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     base = rng.getrandbits(64)
     hold_amount = rng.randrange(1_000, 5_000) * 100
     customers = _customers()[:MAX_CUSTOMERS]
-    users = _finance_users()
+    users = staff_with(POST_PERMISSION)
     if not customers or not users:
         return []
     plans = {
@@ -247,7 +231,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     created: list[str] = []
     first = True
     for customer in customers:
-        actor = _actor_for(customer, users)
+        actor = actor_for(customer, users, POST_PERMISSION)
         if actor is None:
             continue
         internal = _internal(actor)
@@ -268,7 +252,7 @@ def finish(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     end of the month before last."""
     from django.utils import timezone
 
-    users = _finance_users()
+    users = staff_with(POST_PERMISSION)
     if not users:
         return []
     return _close(users, timezone.localdate())

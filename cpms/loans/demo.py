@@ -12,8 +12,7 @@ import datetime
 import logging
 from typing import Any
 
-from cpms.access.checks import user_has_permission
-from cpms.access.scopes import scope_filter
+from cpms.core.demo_loader import actor_for, staff_with
 from cpms.core.errors import CpmsError
 from cpms.holdings.models import Holding
 from cpms.ledger import engine
@@ -21,18 +20,9 @@ from cpms.loans import selectors, services
 from cpms.loans.choices import LoanState, PaidFrom
 from cpms.loans.models import POST_PERMISSION, LoanRepayment, LoanServicing
 from cpms.loans.position import schedule_for
-from cpms.users.models import User
 
 logger = logging.getLogger("cpms.loans")
 LATE_STOP_DAYS = 70  # the late loan pays nothing due within the last 70 days
-
-
-def _actor_for(holding: Holding, users: list[User]) -> User | None:
-    for user in users:
-        condition = scope_filter(user, POST_PERMISSION, Holding)
-        if condition is not None and Holding.objects.filter(condition, pk=holding.pk).exists():
-            return user
-    return None
 
 
 def _pay_due(actor: Any, holding: Holding, due: datetime.date, source: str) -> bool:
@@ -100,11 +90,7 @@ def _service(actor: Any, holding: Holding, role: str, today: datetime.date) -> l
 
 def load(*, rng: Any, options: dict[str, Any]) -> list[str]:
     today = engine.today()
-    users = [
-        user
-        for user in User.objects.filter(is_active=True, is_staff=True).order_by("pk")
-        if user_has_permission(user, POST_PERMISSION)
-    ]
+    users = staff_with(POST_PERMISSION)
     if not users:
         return []
     loans = list(
@@ -113,7 +99,7 @@ def load(*, rng: Any, options: dict[str, Any]) -> list[str]:
         .order_by("loan__start_date", "pk")
     )
     # only loans some member of staff may post for (the demo finance officer has one branch)
-    served = [(holding, _actor_for(holding, users)) for holding in loans]
+    served = [(holding, actor_for(holding, users, POST_PERMISSION)) for holding in loans]
     served = [(holding, actor) for holding, actor in served if actor is not None]
     created: list[str] = []
     for index, (holding, actor) in enumerate(served):

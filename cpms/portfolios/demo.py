@@ -18,10 +18,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from cpms.access.scopes import scope_filter
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.customers.models import Customer
+from cpms.core.demo_loader import actor_for, staff_with
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import Holding
 from cpms.holdings.money import to_major, to_minor
@@ -40,19 +39,6 @@ MIN_FEE_MINOR = 500
 
 def _fee(gross_minor: int) -> int:
     return max(MIN_FEE_MINOR, int(Decimal(gross_minor) * FEE_RATE))
-
-
-def _traders() -> list[User]:
-    staff = User.objects.filter(is_active=True, is_staff=True).order_by("pk")
-    return [user for user in staff if scope_filter(user, TRADE_PERMISSION, Customer) is not None]
-
-
-def _trader_for(customer: Customer, traders: list[User]) -> User | None:
-    for user in traders:
-        condition = scope_filter(user, TRADE_PERMISSION, Customer)
-        if condition is not None and Customer.objects.filter(condition, pk=customer.pk).exists():
-            return user
-    return None
 
 
 def _price(value: Decimal) -> Decimal:
@@ -92,7 +78,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     )
     if not portfolios:
         return []
-    traders = _traders()
+    traders = staff_with(TRADE_PERMISSION)
     today = engine.today()
     closed = engine.closed_through()
     # never before last month: the ledger demo closes the books through the end of the month
@@ -111,7 +97,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
         for position in positions:
             days = sorted(rng.sample(range(span + 1), 3) if span >= 2 else [0, 0, 0], reverse=True)
             plans.append((position, _plan(position, rng, days)))
-        trader = _trader_for(holding.customer, traders)
+        trader = actor_for(holding.customer, traders, TRADE_PERMISSION)
         if trader is None:
             continue
         created.extend(_fund(trader, holding, plans, earliest))

@@ -13,9 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from cpms.access.checks import user_has_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core.demo_loader import staff_with
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.models import Account
@@ -25,17 +25,6 @@ from cpms.reconciliation.models import RECONCILE_PERMISSION, BankStatement
 DEMO_IDENTIFIER = "CN-BOC-4563-5180-0000-1234"
 STATEMENT_ID = "DEMO-RECON-1"
 MAX_LINES = 40
-
-
-def _actor() -> Any:
-    from cpms.users.models import User
-
-    users = list(User.objects.filter(is_active=True, is_staff=True).order_by("pk"))
-    users.sort(key=lambda user: (user.username != "finance1", user.pk))
-    for user in users:
-        if user_has_permission(user, RECONCILE_PERMISSION):
-            return user
-    return None
 
 
 def _amount(minor: int) -> str:
@@ -98,7 +87,7 @@ def _post_some(actor: Any, bank: Account, amounts: list[int], today: datetime.da
 def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     fee = rng.randrange(5, 50) * 100
     fallback_amounts = [rng.randrange(1_000, 50_000) * 100 for _ in range(4)]
-    actor = _actor()
+    actor = next(iter(staff_with(RECONCILE_PERMISSION)), None)
     if actor is None:
         return []
     today = timezone.localdate()
