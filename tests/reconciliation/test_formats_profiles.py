@@ -72,6 +72,11 @@ def test_from_dict__user_profile_defaults_and_round_trip():
         "bank_code_column": None,
         "account_column": None,
         "decimal_comma": False,
+        "direction_column": None,
+        "direction_in": [],
+        "direction_out": [],
+        "skip_rows": {},
+        "footer_markers": [],
     }
 
 

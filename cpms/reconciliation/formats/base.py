@@ -20,6 +20,11 @@ from cpms.holdings.money import minor_exponent, to_major, to_minor
 
 FORMATS = ("mt940", "camt053", "csv")
 
+# the outcome of the balance check of a statement
+ADDS_UP = "adds_up"
+DOES_NOT_ADD_UP = "does_not_add_up"
+NOT_CHECKABLE = "not_checkable"
+
 
 class StatementUnreadable(ValidationFailed):
     """The file cannot be read as a statement of the expected format. The message says where
@@ -29,6 +34,14 @@ class StatementUnreadable(ValidationFailed):
 
     def default_message(self) -> str:
         return _("The file is not a readable bank statement.")
+
+
+def visible(text: str) -> str:
+    """Text for a message: control characters (SOH, ETX, ...) written as \\xNN escapes."""
+    return "".join(
+        f"\\x{ord(ch):02x}" if (ord(ch) < 32 and ch != "\t") or ord(ch) == 127 else ch
+        for ch in text
+    )
 
 
 def unreadable(message: str, line: int | None = None, **fields: object) -> StatementUnreadable:
@@ -78,6 +91,20 @@ class ParsedStatement:
         if self.opening_minor is None or self.closing_minor is None or self.problems:
             return False
         return self.opening_minor + self.entries_total_minor == self.closing_minor
+
+    @property
+    def balance_check(self) -> str:
+        """ADDS_UP, DOES_NOT_ADD_UP, or NOT_CHECKABLE when the file gives no balance at all (a
+        wallet export without a balance column): such a statement is not wrong, only
+        uncheckable."""
+        if self.consistent:
+            return ADDS_UP
+        no_balance = (
+            self.opening_minor is None
+            and self.closing_minor is None
+            and all(line.running_balance_minor is None for line in self.lines)
+        )
+        return NOT_CHECKABLE if no_balance and not self.problems else DOES_NOT_ADD_UP
 
 
 # --- amounts -----------------------------------------------------------------------------
@@ -193,9 +220,16 @@ def balance_problem(
 
 
 def finish_statement(**values: Any) -> ParsedStatement:
-    """Build a ParsedStatement, adding the opening + entries = closing problem when it fails."""
+    """Build a ParsedStatement, adding the opening + entries = closing problem when it fails.
+    No such sum is written when the balances or lines are not all in the statement currency
+    (`balance_currencies`: the currencies the balances were given in): a sum never mixes two
+    currencies, the parser reports the currency problem instead."""
     problems = list(values.pop("problems", ()))
+    balance_currencies = set(values.pop("balance_currencies", ()))
     lines = values["lines"]
+    currencies = balance_currencies | {line.currency for line in lines}
+    if currencies - {values["currency"]}:
+        return ParsedStatement(problems=tuple(problems), **values)
     problem = balance_problem(
         values["opening_minor"],
         sum(line.amount_minor for line in lines),

@@ -105,6 +105,12 @@ def _blank(value: str) -> bool:
     return not value.strip().strip("-")
 
 
+def _footer(cells: list[str], profile: CsvProfile) -> bool:
+    """True when the row's first non-empty cell starts with one of the profile's footer markers."""
+    first = next((cell for cell in cells if cell), "")
+    return bool(first) and any(first.startswith(marker) for marker in profile.footer_markers)
+
+
 def _date(text: str, profile: CsvProfile, line: int) -> datetime.date:
     candidates = [text.strip()]
     if " " in text.strip():
@@ -159,7 +165,10 @@ class _Cells:
                     % {"line": line, "column": profile.amount_column},
                     line,
                 )
-            return self.amount(profile.amount_column)
+            amount = self.amount(profile.amount_column)
+            if profile.direction_column:
+                return abs(amount) * self.direction()
+            return amount
         assert profile.debit_column and profile.credit_column
         debit, credit = self.text(profile.debit_column), self.text(profile.credit_column)
         if not debit and not credit:
@@ -171,6 +180,41 @@ class _Cells:
         debit_amount = abs(self.amount(profile.debit_column)) if debit else Decimal(0)
         credit_amount = abs(self.amount(profile.credit_column)) if credit else Decimal(0)
         return credit_amount - debit_amount
+
+    def direction(self) -> int:
+        """+1 for money in, -1 for money out, from the profile's direction column."""
+        profile = self.profile
+        assert profile.direction_column
+        value = self.cells_text(profile.direction_column)
+        if value in profile.direction_in:
+            return 1
+        if value in profile.direction_out:
+            return -1
+        raise unreadable(
+            _(
+                "row %(line)s: '%(text)s' in column %(column)s is neither money in (%(in)s) nor "
+                "money out (%(out)s): add it to the profile's direction values or skip rules."
+            )
+            % {
+                "line": self.line,
+                "text": value,
+                "column": profile.direction_column,
+                "in": ", ".join(profile.direction_in),
+                "out": ", ".join(profile.direction_out),
+            },
+            self.line,
+        )
+
+    def cells_text(self, column: str) -> str:
+        """The cell as written (a lone '/' or '-' kept), '' when missing."""
+        position = self.index[column]
+        return self.cells[position] if position < len(self.cells) else ""
+
+    def skipped(self) -> bool:
+        """True when a skip rule of the profile matches the row (not money in or out)."""
+        return any(
+            self.cells_text(column) in values for column, values in self.profile.skip_rows.items()
+        )
 
     def currency(self) -> str:
         profile = self.profile
@@ -343,7 +387,11 @@ def parse(data: bytes, profile: CsvProfile) -> list[ParsedStatement]:
             )
     groups: dict[tuple[str, str], list[_Row]] = {}
     for line, cells in rows[header + 1 :]:
-        if not any(cells):
+        if _footer(cells, profile):
+            break  # a total or record-count row: the table ends here
+        if all(_blank(cell) for cell in cells):
+            continue  # empty or a separator line of dashes
+        if _Cells(line, cells, index, profile).skipped():
             continue
         row = _row(line, cells, index, profile)
         groups.setdefault((row.account, row.currency), []).append(row)

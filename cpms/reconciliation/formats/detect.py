@@ -15,6 +15,25 @@ def _refuse(message: str, **fields: object) -> StatementUnreadable:
     return StatementUnreadable(message, fields={"file": message, **fields})
 
 
+def _is_ofx(data: bytes) -> bool:
+    """OFX 1.x (SGML, 'OFXHEADER:100') or 2.x (XML with an <?OFX ...?> instruction), and QFX."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").upper()
+    return head.startswith((b"OFXHEADER:", b"<OFX>")) or b"<?OFX " in head
+
+
+def _refuse_unsupported(data: bytes) -> None:
+    """Formats banks export that are not read here, refused by name (not by a parser's
+    complaint about what it expected)."""
+    if _is_ofx(data):
+        raise _refuse(
+            _(
+                "The file is OFX (Open Financial Exchange); OFX is not supported. Export the "
+                "statement as MT940, CAMT.053 or CSV."
+            ),
+            format="ofx",
+        )
+
+
 def _looks_like_csv(data: bytes) -> bool:
     text = csvfile.decode(csvfile.head(data), ("utf-8-sig", "gb18030"))
     if text is None:
@@ -42,6 +61,7 @@ def _detected(data: bytes) -> str | None:
 
 def detect_format(data: bytes) -> str:
     """'mt940', 'camt053' or 'csv'; StatementUnreadable when the file is none of them."""
+    _refuse_unsupported(data)
     found = _detected(data)
     if found is None:
         if not data.strip():
@@ -87,6 +107,7 @@ def parse_statements(
             % {"format": format, "known": ", ".join(FORMATS)},
             format=format,
         )
+    _refuse_unsupported(data)
     detected = _detected(data)
     if detected is None and profile and csvfile.matches(data, _profile(profile, data)):
         detected = "csv"  # e.g. a user profile with a delimiter detection does not try

@@ -4,7 +4,9 @@ A file holds one or more statements. Each starts with `:20:` and ends with a `-`
 next `:20:`). Fields: `:25:` account, `:28C:` statement number, `:60F:`/`:60M:` opening balance,
 `:61:` statement lines each followed by an optional `:86:` narrative, `:62F:`/`:62M:` closing
 balance. A field's value continues on the following lines until the next `:TAG:` line. SWIFT
-envelope blocks (`{1:...}{2:...}{4:` ... `-}`) are skipped.
+envelope blocks (`{1:...}{2:...}{4:` ... `-}`), SOH/ETX transmission bytes around each message
+and bank header lines before a message (`ABNANL2A` + `940`, `0000 01INGBNL2A...940 00`) are
+skipped. An MT942 interim report is refused as not a statement.
 """
 
 from __future__ import annotations
@@ -19,22 +21,39 @@ from django.utils.translation import gettext as _
 from .base import (
     ParsedStatement,
     StatementLine,
+    StatementUnreadable,
     chronological,
     decimal_to_minor,
     finish_statement,
     make_date,
     unreadable,
+    visible,
     yymmdd,
 )
 
 FORMAT = "mt940"
 
 _TAG = re.compile(r"^:(?P<tag>[0-9]{2,3}[A-Z]?|NS):(?P<value>.*)$")
-_BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d+,\d*)$")
+# amounts: digits with a decimal comma ("1234,56", "6800,"), or without one ("500")
+_BALANCE = re.compile(
+    r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d+(?:,\d*)?)$"
+)
 _LINE = re.compile(
     r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>\d+,\d*)(?P<type>[NFS][A-Z0-9]{3})(?P<rest>.*)$"
+    r"(?P<amount>\d+(?:,\d*)?)(?P<type>[NFS][A-Z0-9]{3})(?P<rest>.*)$"
 )
+# transmission bytes that wrap each message: SOH (start of header) ... ETX (end of text)
+_TRANSMISSION = re.compile(r"[\x01\x03]")
+# bank header lines before a message: a BIC line, a message type line ("940"), or a header
+# record such as "0000 01INGBNL2AXXXX00001940 00"
+_BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
+_MESSAGE_TYPE = re.compile(r"^(?:MT)?(?P<type>9\d\d)$")
+_HEADER_RECORD = re.compile(r"^\d{4}\s+\d{2}[A-Z]{6}[A-Z0-9]{2}\S*(?:\s+\d+)?$")
+_HEADER_RECORD_TYPE = re.compile(r"(?P<type>9\d\d)\s+\d+$")
+_SWIFT_TYPE = re.compile(r"\{2:[IO](?P<type>\d{3})")
+# fields only an MT942 interim transaction report has (floor limit, date/time indication)
+_INTERIM_TAGS = frozenset({"34F", "13D", "13"})
+INTERIM = "942"
 _STRUCTURED_86 = re.compile(r"^\s*(?P<code>\d{3})\?")
 _SUBFIELD = re.compile(r"\?(\d{2})")
 _SWIFT_KEYS = (
@@ -72,9 +91,10 @@ def decode(data: bytes) -> str:
 
 
 def looks_like(text: str) -> bool:
-    """True when a line of the text starts a statement (`:20:`), possibly after `{4:`."""
+    """True when a line of the text starts a statement (`:20:`), possibly after `{4:` or a
+    transmission byte."""
     for line in text.splitlines():
-        stripped = line.strip()
+        stripped = _TRANSMISSION.sub("", line).strip()
         if stripped.startswith("{") and "{4:" in stripped:
             stripped = stripped.split("{4:", 1)[1].strip()
         if stripped.startswith(":20:"):
@@ -86,14 +106,67 @@ def _where(line: int) -> str:
     return _("line %(line)s") % {"line": line}
 
 
+def _interim(line: int) -> StatementUnreadable:
+    return unreadable(
+        _(
+            "line %(line)s: the file is an MT942 interim transaction report, not an MT940 "
+            "statement: it has no opening and closing balance, so it cannot be reconciled. Import "
+            "the MT940 end-of-day statement instead."
+        )
+        % {"line": line},
+        line,
+        format="mt942",
+    )
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """(line number, text) of each line; SOH and ETX bytes separate lines too."""
+    return [
+        (number, segment.rstrip())
+        for number, raw in enumerate(text.splitlines(), start=1)
+        for segment in _TRANSMISSION.split(raw)
+    ]
+
+
+def _header_type(stripped: str) -> str | None:
+    """The message type a bank header line names ('940', '942'), '' when it names none; None
+    when the line is not a header line."""
+    if _HEADER_RECORD.match(stripped):
+        found = _HEADER_RECORD_TYPE.search(stripped)
+        return found["type"] if found else ""
+    message_type = _MESSAGE_TYPE.match(stripped)
+    if message_type:
+        return message_type["type"]
+    return "" if _BIC.match(stripped) else None
+
+
+def _next_text(lines: list[tuple[int, str]], position: int) -> str:
+    for _number, line in lines[position + 1 :]:
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _starts_header(lines: list[tuple[int, str]], position: int, stripped: str) -> bool:
+    """Inside a statement that was not closed with '-', a header record, or a BIC line followed
+    by a message type line, starts the next message."""
+    if _HEADER_RECORD.match(stripped):
+        return True
+    return bool(_BIC.match(stripped) and _MESSAGE_TYPE.match(_next_text(lines, position)))
+
+
 def _split(text: str) -> list[_RawStatement]:
     statements: list[_RawStatement] = []
     current: _RawStatement | None = None
     last: _Field | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip()
+    lines = _lines(text)
+    for position, (number, raw) in enumerate(lines):
+        line = raw
         stripped = line.strip()
         if stripped.startswith("{"):
+            swift_type = _SWIFT_TYPE.search(stripped)
+            if swift_type and swift_type["type"] == INTERIM:
+                raise _interim(number)
             if "{4:" not in stripped:
                 continue  # SWIFT basic/application/user header or trailer block
             line = stripped = stripped.split("{4:", 1)[1].strip()
@@ -102,9 +175,19 @@ def _split(text: str) -> list[_RawStatement]:
             continue
         if not stripped:
             continue
+        if last is not None and _starts_header(lines, position, stripped):
+            current, last = None, None  # the message ended without its '-' line
+        if last is None and not stripped.startswith(":"):
+            header_type = _header_type(stripped)
+            if header_type == INTERIM:
+                raise _interim(number)
+            if header_type is not None:
+                continue  # a bank header line before the message
         match = _TAG.match(stripped)
         if match:
             tag = match["tag"]
+            if tag in _INTERIM_TAGS or (tag == INTERIM and current is None):
+                raise _interim(number)
             if tag == "20":
                 current = _RawStatement(line=number)
                 statements.append(current)
@@ -125,7 +208,7 @@ def _split(text: str) -> list[_RawStatement]:
         if last is None:
             raise unreadable(
                 _("line %(line)s: expected an MT940 field such as ':20:' but found '%(text)s'.")
-                % {"line": number, "text": stripped[:40]},
+                % {"line": number, "text": visible(stripped[:40])},
                 number,
             )
         last.lines.append(line)
@@ -146,7 +229,7 @@ def _balance(item: _Field, label: str) -> tuple[int, datetime.date, str]:
                 "%(where)s: %(label)s ':%(tag)s:%(value)s' not understood (expected C or D, date "
                 "YYMMDD, currency, amount with a decimal comma, e.g. C240131EUR1234,56)."
             )
-            % {"where": where, "label": label, "tag": item.tag, "value": value},
+            % {"where": where, "label": label, "tag": item.tag, "value": visible(value)},
             item.line,
         )
     currency = match["currency"]
@@ -213,7 +296,7 @@ def _line(item: _Field, narrative: _Field | None, currency: str) -> StatementLin
                 "YYMMDD, optional entry date MMDD, C/D/RC/RD, amount with a decimal comma, a type "
                 "code such as NTRF, and a reference)."
             )
-            % {"where": where, "value": first},
+            % {"where": where, "value": visible(first)},
             item.line,
         )
     value_date = yymmdd(match["value"], where=where, line=item.line)
@@ -311,6 +394,7 @@ def _statement(raw: _RawStatement, number: int) -> ParsedStatement:
         closing_date=closing_date,
         lines=chronological([_line(item, info, currency) for item, info in lines]),
         problems=problems,
+        balance_currencies=(currency, closing_currency),
     )
 
 

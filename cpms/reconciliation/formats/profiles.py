@@ -75,12 +75,21 @@ class CsvProfile:
     bank_code_column: str | None = None
     account_column: str | None = None
     decimal_comma: bool = False  # amounts written 1.234,56 instead of 1,234.56
+    # an unsigned amount whose direction is in its own column (收/支, 借贷标志)
+    direction_column: str | None = None
+    direction_in: tuple[str, ...] = ()  # values meaning money in (收入, 贷)
+    direction_out: tuple[str, ...] = ()  # values meaning money out (支出, 借)
+    # rows to leave out: column -> values (收/支: 不计收支, 交易状态: 交易关闭)
+    skip_rows: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    # a row whose first cell starts with one of these ends the table (合计, 共N笔记录, ------)
+    footer_markers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _validated(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["skip_rows"] = {column: list(values) for column, values in self.skip_rows.items()}
         return {
             key: list(value) if isinstance(value, tuple) else value for key, value in data.items()
         }
@@ -100,9 +109,11 @@ class CsvProfile:
             "balance_column",
             "bank_code_column",
             "account_column",
+            "direction_column",
         ):
             if getattr(self, name):
                 used.append((name, getattr(self, name)))
+        used += [("skip_rows", column) for column in self.skip_rows]
         for name in (
             "reference_columns",
             "description_columns",
@@ -151,6 +162,35 @@ class _ProfileModel(pydantic.BaseModel):
     bank_code_column: Column | None = None
     account_column: Column | None = None
     decimal_comma: bool = False
+    direction_column: Column | None = None
+    direction_in: list[Column] = []
+    direction_out: list[Column] = []
+    skip_rows: dict[Column, list[str]] = {}
+    footer_markers: list[Column] = []
+
+
+def _direction_errors(model: _ProfileModel) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    values = model.direction_in or model.direction_out
+    if not model.direction_column:
+        if values:
+            errors["direction_column"] = _("Direction values are given, but no direction column.")
+        return errors
+    if not model.amount_column:
+        errors["direction_column"] = _(
+            "A direction column needs an unsigned amount column, not debit and credit columns."
+        )
+    for name in ("direction_in", "direction_out"):
+        if not getattr(model, name):
+            errors[name] = _(
+                "Give the values of the direction column that mean money in and money out."
+            )
+    both = sorted(set(model.direction_in) & set(model.direction_out))
+    if both:
+        errors["direction_out"] = _("'%(value)s' is both a money-in and a money-out value.") % {
+            "value": both[0]
+        }
+    return errors
 
 
 def _semantic_errors(model: _ProfileModel) -> dict[str, str]:
@@ -182,8 +222,11 @@ def _semantic_errors(model: _ProfileModel) -> dict[str, str]:
             errors["date_formats"] = _(
                 "'%(value)s' is not a date format with year, month and day (e.g. %%Y-%%m-%%d)."
             ) % {"value": pattern}
+    direction = _direction_errors(model)
     two_columns = model.debit_column or model.credit_column
-    if model.amount_column and two_columns:
+    if direction:
+        errors.update(direction)
+    elif model.amount_column and two_columns:
         errors["amount_column"] = _(
             "Give either a signed amount column or debit and credit columns, not both."
         )
@@ -223,6 +266,10 @@ def _validated(data: Any) -> dict[str, Any]:
     if errors:
         raise InvalidProfile(_describe(errors), fields=errors)
     values = model.model_dump()
+    values["skip_rows"] = {
+        column: tuple(value.strip() for value in skipped)
+        for column, skipped in model.skip_rows.items()
+    }
     return {
         key: tuple(value) if isinstance(value, list) else value for key, value in values.items()
     }
