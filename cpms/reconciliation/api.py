@@ -6,7 +6,6 @@ match/unmatch, breaks, CSV profiles and the daily report. Reads need `ledger.vie
 import base64
 import binascii
 import datetime
-import json
 from typing import Any
 
 from django.http import HttpRequest
@@ -17,6 +16,7 @@ from ninja.pagination import paginate
 
 from cpms.access.checks import require_permission
 from cpms.core.errors import ValidationFailed
+from cpms.core.jsonbody import parse_json_body
 from cpms.core.pagination import CursorPagination
 from cpms.reconciliation import selectors, services
 from cpms.reconciliation.choices import BreakStatus
@@ -96,6 +96,16 @@ def _import_out(result: Any) -> dict[str, Any]:
         "consistent": result.consistent,
         "matches": result.matches,
         "breaks": result.breaks,
+        "refused": [
+            {
+                "position": item.position,
+                "statement_id": item.statement_id,
+                "account_identifier": item.account_identifier,
+                "currency": item.currency,
+                "reason": item.reason,
+            }
+            for item in result.refused
+        ],
     }
 
 
@@ -223,7 +233,7 @@ def profile_list(request: HttpRequest) -> Any:
 def profile_create(request: HttpRequest, data: ProfileIn) -> Any:
     """The body is a CsvProfile as a dict (see docs/statement_formats.md)."""
     require_permission(request.auth, RECONCILE_PERMISSION)
-    record = services.profile_save(actor=request.auth, data=json.loads(request.body))
+    record = services.profile_save(actor=request.auth, data=parse_json_body(request.body))
     return Status(
         201,
         {

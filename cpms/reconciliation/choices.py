@@ -18,6 +18,14 @@ class BreakKind(models.TextChoices):
     STATEMENT_INCONSISTENT = "statement_inconsistent", _("Statement does not add up")
 
 
+class BalanceCheck(models.TextChoices):
+    """Whether opening balance + entries = closing balance (values of formats.base)."""
+
+    ADDS_UP = "adds_up", _("Adds up")
+    DOES_NOT_ADD_UP = "does_not_add_up", _("Does not add up")
+    NOT_CHECKABLE = "not_checkable", _("Balance not checkable")
+
+
 class BreakStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("break status", "Open")
     RESOLVED = "resolved", pgettext_lazy("break status", "Resolved")

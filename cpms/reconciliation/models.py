@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cpms.reconciliation.choices import BreakKind, BreakStatus, MatchHow
+from cpms.reconciliation.choices import BalanceCheck, BreakKind, BreakStatus, MatchHow
 
 VIEW_PERMISSION = "ledger.view"
 RECONCILE_PERMISSION = "ledger.reconcile"
@@ -41,6 +41,13 @@ class BankStatement(models.Model):
     closing_date = models.DateField(_("closing date"), null=True, blank=True)
     entries_total_minor = models.BigIntegerField(_("entries total"), default=0)
     consistent = models.BooleanField(_("adds up"), default=False)
+    # adds up / does not add up / not checkable (the file gives no balance at all)
+    balance_check = models.CharField(
+        _("balance check"),
+        max_length=16,
+        choices=BalanceCheck.choices,
+        default=BalanceCheck.DOES_NOT_ADD_UP,
+    )
     problems = models.JSONField(_("problems"), default=list, blank=True)
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
     imported_by = models.ForeignKey(

@@ -34,6 +34,8 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             "2-7",
             "8-30",
             ">30",
+            _("Statements not adding up"),
+            _("Statements with balance not checkable"),
         ]
     )
     for row in report["accounts"]:
@@ -57,6 +59,8 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
                 row["transfers_unmatched"],
                 row["open_breaks"],
                 *row["breaks_by_age"].values(),
+                row.get("statements_not_adding_up", 0),
+                row.get("statements_not_checkable", 0),
             ]
         )
     stream = io.BytesIO()

@@ -42,6 +42,10 @@ class StatementOut(Schema):
     closing_date: datetime.date | None
     entries_total_minor: int
     consistent: bool
+    balance_check: str = Field(
+        ...,
+        description="adds_up, does_not_add_up, or not_checkable (the file gives no balance).",
+    )
     problems: list[str]
     imported_at: datetime.datetime
 
@@ -74,11 +78,22 @@ class StatementDetailOut(StatementOut):
     lines: list[LineOut]
 
 
+class RefusedStatementOut(Schema):
+    position: int = Field(..., description="0-based position of the statement in the file.")
+    statement_id: str
+    account_identifier: str
+    currency: str
+    reason: str
+
+
 class ImportOut(Schema):
     statements: list[StatementOut]
-    consistent: bool
+    consistent: bool = Field(..., description="False when an imported statement does not add up.")
     matches: int
     breaks: int
+    refused: list[RefusedStatementOut] = Field(
+        ..., description="Statements of the file not imported (the others were), and why."
+    )
 
 
 class MatchIn(Schema):

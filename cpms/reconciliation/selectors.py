@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from cpms.access.checks import require_permission
 from cpms.ledger.choices import POSTED_KINDS, AccountPurpose
 from cpms.ledger.models import Account, Transfer
 from cpms.ledger.selectors import balances_for, visible_accounts
-from cpms.reconciliation.choices import AGE_BUCKETS, BreakStatus
+from cpms.reconciliation.choices import AGE_BUCKETS, BalanceCheck, BreakStatus
 from cpms.reconciliation.errors import (
     BreakNotFound,
     LineNotFound,
@@ -77,14 +77,19 @@ def bank_account_get(user: Any, ref: Any) -> Account | None:
     return query.filter(code=text.upper()).first() or query.filter(code=text).first()
 
 
-def bank_account_by_identifier(identifier: str) -> Account | None:
+def bank_account_by_identifier(identifier: str, currency: str = "") -> Account | None:
+    """The bank account with this identifier; of several (one IBAN, a ledger account per
+    currency) the one in `currency`, else the first."""
     wanted = normalise_identifier(identifier)
     if not wanted:
         return None
-    for account in _bank_accounts().exclude(bank_account_identifier="").order_by("pk"):
-        if normalise_identifier(account.bank_account_identifier) == wanted:
-            return account
-    return None
+    found = [
+        account
+        for account in _bank_accounts().exclude(bank_account_identifier="").order_by("pk")
+        if normalise_identifier(account.bank_account_identifier) == wanted
+    ]
+    in_currency = [account for account in found if account.asset.code == currency]
+    return (in_currency or found or [None])[0]
 
 
 def _active_matches() -> QuerySet[Match]:
@@ -281,6 +286,13 @@ def report_build(user: Any, on: datetime.date) -> dict[str, Any]:
         )
         for opened_at in open_breaks.values_list("opened_at", flat=True):
             buckets[age_bucket(age_days(opened_at, on))] += 1
+        checks = dict(
+            BankStatement.objects.filter(account=account, imported_at__date__lte=on)
+            .order_by()
+            .values("balance_check")
+            .annotate(n=Count("pk"))
+            .values_list("balance_check", "n")
+        )
         ledger_minor = ledger_balance_at(account, on)
         closing = statement.closing_minor if statement is not None else None
         # the difference compares like with like: the ledger through the statement's closing date
@@ -305,6 +317,8 @@ def report_build(user: Any, on: datetime.date) -> dict[str, Any]:
                 "lines_matched": matched_lines,
                 "lines_unmatched": lines.count() - matched_lines,
                 "transfers_unmatched": unmatched,
+                "statements_not_adding_up": checks.get(BalanceCheck.DOES_NOT_ADD_UP, 0),
+                "statements_not_checkable": checks.get(BalanceCheck.NOT_CHECKABLE, 0),
                 "open_breaks": sum(buckets.values()),
                 "breaks_by_age": buckets,
             }

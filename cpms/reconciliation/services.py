@@ -24,7 +24,7 @@ from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
 from cpms.ledger.models import Account, Transfer
 from cpms.reconciliation import selectors
-from cpms.reconciliation.choices import BreakKind, BreakStatus, MatchHow
+from cpms.reconciliation.choices import BalanceCheck, BreakKind, BreakStatus, MatchHow
 from cpms.reconciliation.errors import (
     AlreadyMatched,
     BreakClosed,
@@ -79,15 +79,33 @@ def _user(actor: Any) -> Any:
 # ------------------------------------------------------------------------------------ import
 
 
+@dataclass(frozen=True)
+class RefusedStatement:
+    """A statement of the file that was not imported (the others were), and why."""
+
+    position: int  # 0-based position in the file
+    statement_id: str
+    account_identifier: str
+    currency: str
+    reason: str
+    fields: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
 @dataclass
 class ImportResult:
     statements: list[BankStatement]
     matches: int = 0
     breaks: int = 0
     flagged: list[BankStatement] = field(default_factory=list)
+    not_checkable: list[BankStatement] = field(default_factory=list)
+    refused: list[RefusedStatement] = field(default_factory=list)
+    # statements of the file imported earlier for their account (left as they are)
+    already_imported: list[BankStatement] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
+        """No imported statement fails to add up (one without balances is not checkable, not
+        inconsistent)."""
         return not self.flagged
 
 
@@ -140,7 +158,7 @@ def _resolve_account(parsed: ParsedStatement, explicit: Account | None, number: 
                     % {"where": where}
                 }
             )
-        account = selectors.bank_account_by_identifier(parsed.account)
+        account = selectors.bank_account_by_identifier(parsed.account, parsed.currency)
         if account is None:
             raise StatementRefused(
                 fields={
@@ -157,20 +175,62 @@ def _resolve_account(parsed: ParsedStatement, explicit: Account | None, number: 
                 }
             )
     if parsed.currency and parsed.currency != account.asset.code:
-        raise StatementRefused(
-            fields={
-                "currency": _(
-                    "%(where)s is in %(currency)s but bank account %(code)s is in %(asset)s."
-                )
-                % {
-                    "where": where,
-                    "currency": parsed.currency,
-                    "code": account.code,
-                    "asset": account.asset.code,
-                }
-            }
-        )
+        message = _("%(where)s is in %(currency)s but bank account %(code)s is in %(asset)s.") % {
+            "where": where,
+            "currency": parsed.currency,
+            "code": account.code,
+            "asset": account.asset.code,
+        }
+        if explicit is None:
+            message += " " + _(
+                "Open a client-money bank account in %(currency)s with this identifier (cpms "
+                "ledger open-account) or give --account CODE."
+            ) % {"currency": parsed.currency}
+        raise StatementRefused(fields={"currency": message})
     return account
+
+
+def _refusal_text(exc: StatementRefused) -> str:
+    texts = [str(value) for value in exc.fields.values() if isinstance(value, str)]
+    return " ".join(texts) or exc.message
+
+
+def _resolve_all(
+    parsed_statements: list[ParsedStatement], explicit: Account | None
+) -> tuple[list[tuple[int, ParsedStatement, Account]], list[RefusedStatement]]:
+    """The bank account of each statement. A statement whose account cannot be found (or is in
+    another currency) is refused alone; when every statement is refused, the file is."""
+    targets: list[tuple[int, ParsedStatement, Account]] = []
+    refused: list[RefusedStatement] = []
+    errors: list[StatementRefused] = []
+    for position, parsed in enumerate(parsed_statements):
+        try:
+            targets.append((position, parsed, _resolve_account(parsed, explicit, position + 1)))
+        except StatementRefused as exc:
+            errors.append(exc)
+            refused.append(
+                RefusedStatement(
+                    position=position,
+                    statement_id=parsed.statement_id,
+                    account_identifier=parsed.account,
+                    currency=parsed.currency,
+                    reason=_refusal_text(exc),
+                    fields=exc.fields,
+                )
+            )
+    if targets:
+        return targets, refused
+    if len(errors) == 1:
+        raise errors[0]
+    fields: dict[str, str] = {}
+    for exc in errors:
+        for name, value in exc.fields.items():
+            fields[name] = f"{fields[name]} {value}" if name in fields else str(value)
+    raise StatementRefused(
+        _("No statement of the file can be imported: %(reasons)s")
+        % {"reasons": " ".join(item.reason for item in refused)},
+        fields=fields,
+    )
 
 
 def _explicit_account(actor: Any, ref: Any) -> Account | None:
@@ -203,6 +263,7 @@ def _statement_snapshot(statement: BankStatement) -> dict[str, Any]:
         "closing_date": statement.closing_date.isoformat() if statement.closing_date else None,
         "lines": statement.lines.count(),
         "consistent": statement.consistent,
+        "balance_check": statement.balance_check,
         "problems": statement.problems,
     }
 
@@ -217,19 +278,10 @@ def _store(
     filename: str,
 ) -> BankStatement:
     problems = list(parsed.problems)
-    if not parsed.consistent and not problems:
-        if parsed.opening_minor is None or parsed.closing_minor is None:
-            problems.append(_("The statement gives no opening or no closing balance."))
-        else:
-            problems.append(
-                _("Opening %(o)s + entries %(e)s = %(s)s, not the closing balance %(c)s.")
-                % {
-                    "o": parsed.opening_minor,
-                    "e": parsed.entries_total_minor,
-                    "s": parsed.opening_minor + parsed.entries_total_minor,
-                    "c": parsed.closing_minor,
-                }
-            )
+    check = BalanceCheck(parsed.balance_check)
+    if check == BalanceCheck.DOES_NOT_ADD_UP and not problems:
+        # the parsers explain every failure; this covers a statement with only one balance
+        problems.append(_("The statement gives no opening or no closing balance."))
     statement = BankStatement.objects.create(
         account=account,
         format=parsed.format,
@@ -246,6 +298,7 @@ def _store(
         closing_date=parsed.closing_date,
         entries_total_minor=parsed.entries_total_minor,
         consistent=parsed.consistent,
+        balance_check=check,
         problems=problems,
         imported_by=_user(actor),
     )
@@ -273,7 +326,7 @@ def _store(
         object_id=statement.pk,
         after=_statement_snapshot(statement),
     )
-    if not statement.consistent:
+    if check == BalanceCheck.DOES_NOT_ADD_UP:
         Break.objects.create(
             account=account,
             kind=BreakKind.STATEMENT_INCONSISTENT,
@@ -302,42 +355,41 @@ def statement_import(
     profile: str | None = None,
     account: Any = None,
 ) -> ImportResult:
-    """Import every statement of a file (all or nothing), auto-match its lines and open breaks.
-    Refused (nothing written): unreadable file or wrong format (`reconciliation.unreadable`),
-    unknown account or currency mismatch (`reconciliation.refused`), the same file imported
-    already for the account (`reconciliation.duplicate_statement`)."""
+    """Import the statements of a file, auto-match their lines and open breaks.
+    A statement whose bank account is unknown or in another currency is refused alone
+    (`result.refused`); a statement imported from the same file before is left as it is
+    (`result.already_imported`). Refused (nothing written): unreadable file or wrong format
+    (`reconciliation.unreadable`), no statement with a bank account (`reconciliation.refused`),
+    every statement imported already (`reconciliation.duplicate_statement`)."""
     _require(actor)
     format = format or None
     sha = hashlib.sha256(data).hexdigest()
     parsed_statements = _parse(data, format, profile or None)
     with transaction.atomic():
         explicit = _explicit_account(actor, account)
-        targets = [
-            (parsed, _resolve_account(parsed, explicit, number))
-            for number, parsed in enumerate(parsed_statements, start=1)
-        ]
-        for bank in {target.pk: target for _parsed, target in targets}.values():
-            earlier = BankStatement.objects.filter(account=bank, file_sha256=sha).first()
-            if earlier is not None:
-                raise DuplicateStatement(
-                    _(
-                        "This file (SHA-256 %(sha)s) was imported already for bank account "
-                        "%(code)s on %(when)s (statement %(id)s)."
-                    )
-                    % {
-                        "sha": sha[:12],
-                        "code": bank.code,
-                        "when": timezone.localtime(earlier.imported_at).strftime("%Y-%m-%d %H:%M"),
-                        "id": earlier.pk,
-                    },
-                    fields={"file": sha},
-                )
-        result = ImportResult(statements=[])
-        for position, (parsed, bank) in enumerate(targets):
+        targets, refused = _resolve_all(parsed_statements, explicit)
+        result = ImportResult(statements=[], refused=refused)
+        earlier = {
+            (item.account_id, item.position): item
+            for item in BankStatement.objects.select_related("account").filter(
+                account__in={bank.pk for _position, _parsed, bank in targets}, file_sha256=sha
+            )
+        }
+        new_targets = []
+        for position, parsed, bank in targets:
+            if (bank.pk, position) in earlier:
+                result.already_imported.append(earlier[(bank.pk, position)])
+            else:
+                new_targets.append((position, parsed, bank))
+        if not new_targets:
+            _refuse_duplicate(sha, result.already_imported[0])
+        for position, parsed, bank in new_targets:
             statement = _store(actor, parsed, bank, sha=sha, position=position, filename=filename)
             result.statements.append(statement)
-            if not statement.consistent:
+            if statement.balance_check == BalanceCheck.DOES_NOT_ADD_UP:
                 result.flagged.append(statement)
+            elif statement.balance_check == BalanceCheck.NOT_CHECKABLE:
+                result.not_checkable.append(statement)
         by_account: dict[int, list[BankStatement]] = {}
         for statement in result.statements:
             by_account.setdefault(statement.account_id, []).append(statement)
@@ -348,6 +400,22 @@ def statement_import(
             result.matches += len(pairs)
             result.breaks += _open_breaks(bank, statements)
     return result
+
+
+def _refuse_duplicate(sha: str, earlier: BankStatement) -> None:
+    raise DuplicateStatement(
+        _(
+            "This file (SHA-256 %(sha)s) was imported already for bank account "
+            "%(code)s on %(when)s (statement %(id)s)."
+        )
+        % {
+            "sha": sha[:12],
+            "code": earlier.account.code,
+            "when": timezone.localtime(earlier.imported_at).strftime("%Y-%m-%d %H:%M"),
+            "id": earlier.pk,
+        },
+        fields={"file": sha},
+    )
 
 
 # ------------------------------------------------------------------------------------ matching

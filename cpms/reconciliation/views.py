@@ -81,6 +81,31 @@ def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _import_messages(request: HttpRequest, result: services.ImportResult) -> None:
+    if result.consistent:
+        messages.success(
+            request,
+            _("Imported %(n)s statement(s): %(m)s line(s) matched.")
+            % {"n": len(result.statements), "m": result.matches},
+        )
+    else:
+        messages.warning(
+            request,
+            _("Imported, but a statement does not add up: it is flagged as a break."),
+        )
+    if result.not_checkable:
+        messages.info(
+            request,
+            _(
+                "%(n)s statement(s) give no balance: balance not checkable (the lines are "
+                "imported and matched)."
+            )
+            % {"n": len(result.not_checkable)},
+        )
+    for refused in result.refused:
+        messages.error(request, _("Not imported: %(reason)s") % {"reason": refused.reason})
+
+
 @login_required
 def statement_upload(request: HttpRequest) -> HttpResponse:
     require_staff(request, RECONCILE_PERMISSION)
@@ -102,17 +127,7 @@ def statement_upload(request: HttpRequest) -> HttpResponse:
                     form.add_error(name, message)
             form.add_error(None, error_text(exc))
         else:
-            if result.consistent:
-                messages.success(
-                    request,
-                    _("Imported %(n)s statement(s): %(m)s line(s) matched.")
-                    % {"n": len(result.statements), "m": result.matches},
-                )
-            else:
-                messages.warning(
-                    request,
-                    _("Imported, but a statement does not add up: it is flagged as a break."),
-                )
+            _import_messages(request, result)
             return redirect("reconciliation:detail", result.statements[0].pk)
     return render(
         request,

@@ -1,10 +1,13 @@
 """`cpms reconcile accounts` and `cpms reconcile import FILE [--format mt940|camt053|csv]
 [--profile NAME] [--account CODE] [--actor USERNAME]`.
 
-Exit status of `import`: 0 imported and every statement adds up; 3 imported but a statement does
-not add up (flagged, with a break); 2 refused (unreadable, wrong format, unknown account,
-duplicate file) with the reason, nothing written. Without --actor the command acts as the system
-(like `cpms custody`); with it, the user needs `ledger.reconcile`."""
+Exit status of `import`: 0 imported and no statement fails to add up (one without balances is
+"balance not checkable"); 3 imported but a statement does not add up (flagged, with a break);
+4 imported, but a statement of the file was refused (its currency or account has no bank
+account; named on stderr); 2 refused (unreadable, wrong format, unknown account, duplicate file)
+with the reason, nothing written. Messages are in the active language (CPMS_LANGUAGE). Without
+--actor the command acts as the system (like `cpms custody`); with it, the user needs
+`ledger.reconcile`."""
 
 from __future__ import annotations
 
@@ -12,15 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from cpms.core.errors import CpmsError
 from cpms.ledger.assets import format_minor
 from cpms.reconciliation import selectors, services
+from cpms.reconciliation.choices import BalanceCheck
 from cpms.reconciliation.formats import FORMATS
 from cpms.users.models import User
 
 REFUSED = 2
 DOES_NOT_ADD_UP = 3
+PARTLY_REFUSED = 4
+
+
+def _state(statement: Any) -> str:
+    if statement.balance_check == BalanceCheck.ADDS_UP:
+        return _("adds up")
+    if statement.balance_check == BalanceCheck.NOT_CHECKABLE:
+        return _("balance not checkable")
+    return _("DOES NOT ADD UP")
 
 
 def _reason(exc: CpmsError) -> str:
@@ -51,7 +65,7 @@ class Command(BaseCommand):
     def _accounts(self) -> None:
         rows = selectors.bank_account_rows(None)
         if not rows:
-            self.stdout.write("No client-money bank account.")
+            self.stdout.write(_("No client-money bank account."))
         for row in rows:
             balance = format_minor(row["balance_minor"], row["exponent"])
             identifier = row["bank_account_identifier"] or "-"
@@ -65,7 +79,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No active user named {options['actor']!r}.")
         path = Path(options["file"])
         if not path.is_file():
-            self.stderr.write(f"Refused: no such file: {path}")
+            self.stderr.write(
+                _("Refused: %(reason)s") % {"reason": _("no such file: %(path)s") % {"path": path}}
+            )
             raise SystemExit(REFUSED)
         try:
             result = services.statement_import(
@@ -77,16 +93,41 @@ class Command(BaseCommand):
                 account=options["account"],
             )
         except CpmsError as exc:
-            self.stderr.write(f"Refused: {_reason(exc)}")
+            self.stderr.write(_("Refused: %(reason)s") % {"reason": _reason(exc)})
             raise SystemExit(REFUSED) from exc
         for statement in result.statements:
-            state = "adds up" if statement.consistent else "DOES NOT ADD UP"
             self.stdout.write(
-                f"statement {statement.pk} {statement.statement_id or '-'} -> "
-                f"{statement.account.code}: {statement.lines.count()} lines, {state}"
+                _(
+                    "statement %(pk)s %(id)s -> %(account)s (%(currency)s): %(lines)s lines, "
+                    "%(state)s"
+                )
+                % {
+                    "pk": statement.pk,
+                    "id": statement.statement_id or "-",
+                    "account": statement.account.code,
+                    "currency": statement.currency,
+                    "lines": statement.lines.count(),
+                    "state": _state(statement),
+                }
             )
             for problem in statement.problems:
                 self.stdout.write(f"  {problem}")
-        self.stdout.write(f"matched {result.matches}, breaks opened {result.breaks}")
+        for earlier in result.already_imported:
+            self.stdout.write(
+                _("statement %(pk)s %(id)s -> %(account)s: imported before, left as it is")
+                % {
+                    "pk": earlier.pk,
+                    "id": earlier.statement_id or "-",
+                    "account": earlier.account.code,
+                }
+            )
+        self.stdout.write(
+            _("matched %(matches)s, breaks opened %(breaks)s")
+            % {"matches": result.matches, "breaks": result.breaks}
+        )
+        for refused in result.refused:
+            self.stderr.write(_("Not imported: %(reason)s") % {"reason": refused.reason})
+        if result.refused:
+            raise SystemExit(PARTLY_REFUSED)
         if result.flagged:
             raise SystemExit(DOES_NOT_ADD_UP)
