@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -166,25 +167,93 @@ def test_api_profiles__create_and_list(api):
     assert CsvProfileRecord.objects.count() == 1
 
 
+def _text(response) -> str:
+    """The page as text: tags removed, whitespace collapsed."""
+    assert response.status_code == 200
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
 def test_console_pages__render(console, cny_bank, post, finance):
     post(cny_bank, 7000, D(2025, 3, 20))
     console.post(
         reverse("reconciliation:upload"),
         {"file": io.BytesIO(mt940([(D(2025, 3, 3), 7000, "A")])), "format": ""},
     )
-    statement = BankStatement.objects.get()
+    assert BankStatement.objects.count() == 1
     for name, kwargs in [
         ("reconciliation:list", None),
-        ("reconciliation:detail", {"pk": statement.pk}),
-        ("reconciliation:workspace", {"pk": cny_bank.pk}),
-        ("reconciliation:breaks", None),
         ("reconciliation:profiles", None),
         ("reconciliation:profile-create", None),
         ("reconciliation:upload", None),
-        ("reconciliation:report", None),
     ]:
         response = console.get(reverse(name, kwargs=kwargs))
         assert response.status_code == 200, name
+    assert "STMT1/1" in _text(console.get(reverse("reconciliation:list")))
+
+
+@pytest.fixture
+def reconciled(console, cny_bank, post):
+    """A statement (opening 1,000.00) with a line matched to a transfer and a bank fee unknown
+    to the ledger; a later transfer that is on no statement."""
+    matched = post(cny_bank, 10000, D(2025, 3, 3), "INV-1")
+    late = post(cny_bank, 7000, D(2025, 3, 20), "LATE-1")
+    upload = io.BytesIO(
+        mt940(
+            [(D(2025, 3, 3), 10000, "INV-1"), (D(2025, 3, 4), -2550, "FEE-9")],
+            opening=100000,
+        )
+    )
+    upload.name = "march.sta"
+    console.post(reverse("reconciliation:upload"), {"file": upload})
+    return BankStatement.objects.get(), matched, late
+
+
+def test_console_detail__shows_statement_figures_and_lines(console, reconciled):
+    statement, matched, _late = reconciled
+    page = _text(console.get(reverse("reconciliation:detail", kwargs={"pk": statement.pk})))
+    assert "Bank statement STMT1/1" in page
+    assert "Bank account BANK:BOC:CNY (3167)" in page
+    assert "File march.sta · mt940" in page
+    assert "Opening 2025-03-03 1000.00" in page
+    assert "Entries 74.50" in page
+    assert "Closing 2025-03-04 1074.50" in page
+    assert "Balance check Adds up" in page
+    assert (
+        f"0 2025-03-03 2025-03-03 100.00 INV-1 payment INV-1 Transfer #{matched.pk} (Automatic)"
+        in page
+    )
+    assert "1 2025-03-04 2025-03-04 -25.50 FEE-9 payment FEE-9 Unmatched" in page
+
+
+def test_console_workspace__shows_both_unmatched_sides(console, reconciled, cny_bank):
+    _statement, matched, late = reconciled
+    page = _text(console.get(reverse("reconciliation:workspace", kwargs={"pk": cny_bank.pk})))
+    assert "Reconciliation workspace: BANK:BOC:CNY" in page
+    assert "Unmatched statement lines Date Amount Reference 2025-03-04 -25.50 FEE-9" in page
+    assert (
+        f"Unmatched ledger transfers Value date Amount Reference 2025-03-20 70.00 #{late.pk} "
+        "LATE-1" in page
+    )
+    assert f"#{matched.pk} INV-1" not in page
+
+
+def test_console_breaks__shows_open_breaks(console, reconciled):
+    page = _text(console.get(reverse("reconciliation:breaks")))
+    assert (
+        "Statement line without ledger transfer · statement BANK:BOC:CNY -25.50 FEE-9 0 — Open"
+        in page
+    )
+    assert "No breaks." not in page
+    resolved = _text(console.get(reverse("reconciliation:breaks"), {"status": "resolved"}))
+    assert "No breaks." in resolved
+
+
+def test_console_report__shows_totals(console, reconciled):
+    page = _text(console.get(reverse("reconciliation:report"), {"date": "2025-03-31"}))
+    assert "Reconciliation report 2025-03-31" in page
+    # statement closing, ledger through the date, ledger at the closing date, difference,
+    # matched, unmatched lines, unmatched transfers, not adding up, not checkable, breaks by age
+    assert "BANK:BOC:CNY 2025-03-04 1074.50 170.00 100.00 974.50 1 1 1 0 0 0 0 0 0" in page
 
 
 def test_console_upload__refusal_shown_on_form(console, cny_bank):
