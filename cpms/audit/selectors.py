@@ -341,5 +341,8 @@ def consistency_proof(*, user: Any, old_size: int, new_size: int) -> list[str]:
     return [node.hex() for node in reader.consistency_proof(old_size)]
 
 
-def audit_verify(*, user: Any) -> verification.VerifyResult:
-    return verification.audit_verify()
+def audit_verify(
+    *, user: Any, witness: list[tuple[int, Any]] | None = None
+) -> verification.VerifyResult:
+    """Verify the whole trail; `witness` is `witness.read(path)` of a witness file."""
+    return verification.audit_verify(witness)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from cpms.audit import signing, tree
+from cpms.audit import signing, tree, witness
 from cpms.audit.canonical import (  # noqa: F401 (entry_payload re-exported)
     canonical_json,
     entry_hash,
@@ -26,6 +27,7 @@ from cpms.audit.selectors import fetch_units, sealed_size
 from cpms.core import context
 
 _KNOWN_ACTIONS = frozenset(AuditAction.values)
+logger = logging.getLogger(__name__)
 
 
 class AuditOutsideTransaction(RuntimeError):
@@ -225,10 +227,17 @@ class SealResult:
     tree_size: int
     checkpoint: AuditCheckpoint | None
     busy: bool = False
+    refused: int = 0  # entries dated before the newest checkpoint (counted by `full` only)
 
 
 def _setting(name: str, default: float) -> float:
     return getattr(settings, name, default)
+
+
+def settle_delay() -> timedelta:
+    """CPMS_AUDIT_SETTLE_SECONDS: the longest an audited transaction may take to commit after it
+    wrote its entry. A checkpoint covers every entry dated before its time minus this delay."""
+    return timedelta(seconds=_setting("CPMS_AUDIT_SETTLE_SECONDS", 2))
 
 
 def _take_sealer_lock() -> bool:
@@ -239,6 +248,30 @@ def _take_sealer_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
         return bool(cursor.fetchone()[0])
+
+
+def _older_writer_open(before: datetime) -> bool:
+    """Is another transaction that has written (holds a transaction id) and began before
+    `before` still open? Its entries, dated before `before`, would commit after a checkpoint
+    signed now and then count as back-dated. SQLite: never (the sealer holds the write lock)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # read now, not at transaction start
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL AND xact_start < %s)",
+            [before],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def _seal_horizon() -> datetime | None:
+    """Entries dated before this are never sealed: the newest checkpoint's time minus the settle
+    delay. Every genuine entry that old was committed, and so sealed, before that checkpoint was
+    signed; one appearing now was inserted after the fact (docs/audit.md, "Tamper model")."""
+    latest = AuditCheckpoint.objects.order_by("-pk").values_list("created_at", flat=True).first()
+    return None if latest is None else latest - settle_delay()
 
 
 def _seal_batch(*, batch_size: int, cutoff: datetime, horizon: datetime | None) -> tuple[int, int]:
@@ -293,17 +326,11 @@ def _insert_rows(table: str, columns: tuple[str, str, str], rows: list[Any]) -> 
         )
 
 
-def _horizon(full: bool) -> datetime | None:
-    """Where the search for unsealed entries starts: the time of the newest sealed entry minus
-    the lookback (longest transaction expected); `full` searches the whole table."""
-    if full:
-        return None
-    newest = (
-        AuditLeaf.objects.order_by("-sequence").values_list("entry__created_at", flat=True).first()
-    )
-    if newest is None:
-        return None
-    return newest - timedelta(seconds=_setting("CPMS_AUDIT_SEAL_LOOKBACK_SECONDS", 3600))
+def _refused_count(horizon: datetime | None) -> int:
+    """Unsealed entries dated before the horizon (a whole-table search: `full` only)."""
+    if horizon is None:
+        return 0
+    return AuditEntry.objects.filter(leaf__isnull=True, created_at__lt=horizon).count()
 
 
 def audit_seal(
@@ -322,52 +349,96 @@ def audit_seal(
     Ordering rule: writers only INSERT; an entry is sealed once it is older than the settle
     delay (default 2 s). Selection is "has no leaf yet", never "id above the last sealed id",
     so an entry whose transaction commits late is sealed by the next run instead of being
-    skipped; the lookback only bounds how far back that search looks (`full` lifts it)."""
+    skipped. An entry dated before the newest checkpoint minus the settle delay is refused:
+    it cannot be genuine (a checkpoint is signed only when every entry that old is sealed), so
+    it stays out of the tree and `audit_verify` names it. `full` also counts those refusals
+    (a search of the whole table)."""
     batch_size = batch_size or int(_setting("CPMS_AUDIT_SEAL_BATCH", 10_000))
-    settle = _setting("CPMS_AUDIT_SETTLE_SECONDS", 2) if settle_seconds is None else settle_seconds
+    configured = settle_delay().total_seconds()
+    settle = configured if settle_seconds is None else settle_seconds
     total = 0
     size = 0
     batches = 0
+    refused = 0
     while True:
         with transaction.atomic():
             if not _take_sealer_lock():
                 return SealResult(sealed=total, tree_size=size, checkpoint=None, busy=True)
             cutoff = timezone.now() - timedelta(seconds=settle)
-            sealed, size = _seal_batch(batch_size=batch_size, cutoff=cutoff, horizon=_horizon(full))
+            horizon = _seal_horizon()
+            sealed, size = _seal_batch(batch_size=batch_size, cutoff=cutoff, horizon=horizon)
+            if full and batches == 0:
+                refused = _refused_count(horizon)
         total += sealed
         batches += 1
         if sealed < batch_size or (max_batches is not None and batches >= max_batches):
             break
     written = None
     if checkpoint != "never":
-        written = checkpoint_write(actor=actor, force=checkpoint == "force")
-    return SealResult(sealed=total, tree_size=size, checkpoint=written)
+        written = checkpoint_write(
+            actor=actor,
+            force=checkpoint == "force",
+            settle_seconds=min(settle, configured),
+            batch_size=batch_size,
+        )
+        if written is not None:
+            size = written.tree_size
+    return SealResult(sealed=total, tree_size=size, checkpoint=written, refused=refused)
 
 
-def checkpoint_write(*, actor: Any = None, force: bool = False) -> AuditCheckpoint | None:
+def checkpoint_write(
+    *,
+    actor: Any = None,
+    force: bool = False,
+    settle_seconds: float | None = None,
+    batch_size: int | None = None,
+) -> AuditCheckpoint | None:
     """Sign (tree size, root, time) when the interval has passed and the tree has grown, or
-    always with `force`. Returns the new checkpoint or None."""
+    always with `force`. Returns the new checkpoint or None.
+
+    A checkpoint signed at time T promises that every entry dated before T minus the settle
+    delay is in it: so it first seals, in its own transaction under the sealer lock, whatever
+    settled since the last batch, and on PostgreSQL it waits (returns None; the next run
+    tries again) while another transaction that has written and began before T minus the
+    settle delay is still open. After commit the checkpoint is appended to the witness file
+    (CPMS_AUDIT_WITNESS_FILE), if one is configured."""
+    configured = settle_delay()
+    settle = (
+        configured if settle_seconds is None else min(timedelta(seconds=settle_seconds), configured)
+    )
+    batch_size = batch_size or int(_setting("CPMS_AUDIT_SEAL_BATCH", 10_000))
     with transaction.atomic():
         if not _take_sealer_lock():
             return None
-        size = sealed_size()
         last = AuditCheckpoint.objects.order_by("-pk").first()
         now = timezone.now()
         interval = timedelta(seconds=_setting("CPMS_AUDIT_CHECKPOINT_SECONDS", 300))
-        if not force:
-            if size == 0 or (last is not None and last.tree_size == size):
-                return None
-            if last is not None and now - last.created_at < interval:
-                return None
+        if not force and last is not None and now - last.created_at < interval:
+            return None
+        if _older_writer_open(now - configured):
+            logger.info("audit checkpoint postponed: an older writing transaction is open")
+            return None
+        horizon = _seal_horizon()
+        while True:
+            sealed, size = _seal_batch(batch_size=batch_size, cutoff=now - settle, horizon=horizon)
+            if sealed < batch_size:
+                break
+        if not force and (size == 0 or (last is not None and last.tree_size == size)):
+            return None
         root = tree.TreeReader(size, fetch_units).root().hex()
         public = signing.public_key_bytes()
-        return AuditCheckpoint.objects.create(
+        written = AuditCheckpoint.objects.create(
             tree_size=size,
             root_hash=root,
             created_at=now,
             key_id=signing.key_id(public),
             signature=signing.sign(signing.checkpoint_message(size, root, now)),
         )
+        path = witness.configured_path()
+        if path is not None:
+            record = witness.record_of(written)
+            transaction.on_commit(lambda: witness.append_safely(path, record))
+        return written
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from django.db import connection
 from cpms.audit import merkle, signing, tree
 from cpms.audit.models import ENTRY_COLUMNS as _ENTRY_COLUMNS
 from cpms.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditNode
+from cpms.audit.witness import WitnessRecord
 
 CHUNK = 5000
 SHIFT_SEARCH = 8  # how far a renumbered leaf is looked for
@@ -70,6 +71,7 @@ class VerifyResult:
     unsealed: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    witnessed: int | None = None  # checkpoints read from the witness file, when one was given
 
     @property
     def ok(self) -> bool:
@@ -86,6 +88,7 @@ class VerifyResult:
             "root_hash": self.root_hash,
             "checkpoints": self.checkpoints,
             "unsealed": self.unsealed,
+            "witnessed": self.witnessed,
             "problems": [problem.as_dict() for problem in self.problems[:20]],
         }
 
@@ -239,7 +242,9 @@ class _Scanner:
         return None
 
 
-def audit_verify() -> VerifyResult:
+def audit_verify(witness: list[tuple[int, WitnessRecord | None]] | None = None) -> VerifyResult:
+    """Recompute the whole trail; `witness` (from `witness.read`) also compares the database's
+    checkpoints and the log with the checkpoints kept in the witness file."""
     started = time.perf_counter()
     result = VerifyResult()
     checkpoints = list(
@@ -248,7 +253,13 @@ def audit_verify() -> VerifyResult:
         )
     )
     result.checkpoints = len(checkpoints)
+    genuine = _genuine_checkpoints(checkpoints)
+    settle = timedelta(seconds=getattr(settings, "CPMS_AUDIT_SETTLE_SECONDS", 2))
+    # sealed after checkpoint c (sequence >= c.tree_size) means dated after c.time - settle
+    bounds = _date_bounds(checkpoints, genuine, settle)
     wanted_sizes = {row[1] for row in checkpoints}
+    if witness:
+        wanted_sizes |= {record.tree_size for _line, record in witness if record is not None}
     roots_at: dict[int, str] = {}
     if 0 in wanted_sizes:
         roots_at[0] = merkle.EMPTY_ROOT.hex()
@@ -264,6 +275,9 @@ def audit_verify() -> VerifyResult:
     append = state.append
     remember = scanner.recent.append
     expected = 0
+    bound_index = 0
+    limit: datetime | None = None
+    limit_checkpoint = 0
     for row in _stream_rows():
         (
             sequence,
@@ -327,6 +341,22 @@ def audit_verify() -> VerifyResult:
         leaf = sha256(b"\x00" + pack(sequence, entry_id) + content).digest()
         if leaf != stored_leaf and not scanner.found and content.hex() == digest:
             scanner.leaf_mismatch(sequence, entry_id, digest, stored_leaf)
+        if bound_index < len(bounds) and sequence >= bounds[bound_index][0]:
+            while bound_index < len(bounds) and sequence >= bounds[bound_index][0]:
+                bound_index += 1
+            limit, limit_checkpoint = bounds[bound_index - 1][1:]
+        if limit is not None and not scanner.found:
+            when = datetime.fromisoformat(iso_time(created_at))
+            if when < limit:
+                scanner.report(
+                    "inserted",
+                    f"entry #{entry_id} (sequence {sequence}) is dated "
+                    f"{signing.format_time(when)} but was sealed after checkpoint "
+                    f"#{limit_checkpoint}, signed later than that plus the settle delay: "
+                    "inserted after the fact",
+                    entry_id,
+                    sequence,
+                )
         remember((sequence, entry_id))
         # the tree as it should be: built from the recomputed leaves
         for level, index, value in append(leaf):
@@ -340,8 +370,10 @@ def audit_verify() -> VerifyResult:
     result.tree_size = state.size
     result.root_hash = state.root().hex()
     _check_nodes(result, expected_nodes, state.size)
-    _check_checkpoints(result, scanner, checkpoints, roots_at, state.size)
-    _check_unsealed(result, checkpoints)
+    _check_checkpoints(result, scanner, checkpoints, genuine, roots_at, state.size)
+    _check_unsealed(result, checkpoints, genuine, settle)
+    if witness is not None:
+        _check_witness(result, witness, checkpoints, roots_at, state.size)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -384,21 +416,48 @@ def _public_keys_of(masters: tuple[bytes, ...]) -> tuple[tuple[str, bytes], ...]
     return tuple(keys.items())
 
 
+def _genuine_checkpoints(checkpoints: list[tuple[Any, ...]]) -> set[int]:
+    """Ids of the checkpoints whose signature verifies with a known key."""
+    keys = known_public_keys()
+    genuine = set()
+    for pk, tree_size, root_hash, created_at, key_id, signature in checkpoints:
+        public = keys.get(key_id)
+        message = signing.checkpoint_message(tree_size, root_hash, created_at)
+        if public is not None and signing.signature_valid(message, signature, public):
+            genuine.add(pk)
+    return genuine
+
+
+def _date_bounds(
+    checkpoints: list[tuple[Any, ...]], genuine: set[int], settle: timedelta
+) -> list[tuple[int, datetime, int]]:
+    """(size, earliest allowed time, checkpoint id) by increasing size: a leaf at a sequence at
+    or above `size` was sealed after that checkpoint (or a later-signed smaller one), so its
+    entry cannot be dated before the checkpoint's time minus the settle delay."""
+    bounds: list[tuple[int, datetime, int]] = []
+    newest: tuple[datetime, int] | None = None
+    for pk, tree_size, _root, created_at, _key, _signature in sorted(
+        (row for row in checkpoints if row[0] in genuine), key=lambda row: (row[1], row[0])
+    ):
+        if newest is None or created_at > newest[0]:
+            newest = (created_at, pk)
+        bounds.append((tree_size, newest[0] - settle, newest[1]))
+    return bounds
+
+
 def _check_checkpoints(
     result: VerifyResult,
     scanner: _Scanner,
     checkpoints: list[tuple[Any, ...]],
+    genuine: set[int],
     roots_at: dict[int, str],
     size: int,
 ) -> None:
-    keys = known_public_keys()
     previous: tuple[Any, ...] | None = None
     previous_matches = True
     truncated_reported = False
-    for pk, tree_size, root_hash, created_at, key_id, signature in checkpoints:
-        public = keys.get(key_id)
-        message = signing.checkpoint_message(tree_size, root_hash, created_at)
-        if public is None or not signing.signature_valid(message, signature, public):
+    for pk, tree_size, root_hash, created_at, _key_id, _signature in checkpoints:
+        if pk not in genuine:
             result.problems.append(
                 Problem(
                     "checkpoint",
@@ -454,26 +513,197 @@ def _check_checkpoints(
     result.problems.sort(key=lambda problem: problem.kind == "checkpoint")
 
 
-def _check_unsealed(result: VerifyResult, checkpoints: list[tuple[Any, ...]]) -> None:
-    unsealed = AuditEntry.objects.filter(leaf__isnull=True)
-    result.unsealed = unsealed.count()
-    if not checkpoints or not result.unsealed:
-        return
-    lookback = getattr(settings, "CPMS_AUDIT_SEAL_LOOKBACK_SECONDS", 3600)
-    latest_time = max(row[3] for row in checkpoints)
-    stale = (
-        unsealed.filter(created_at__lt=latest_time - timedelta(seconds=lookback))
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)
-        .first()
+def _unsealed_sql() -> str:
+    leaf, entry = AuditLeaf._meta.db_table, AuditEntry._meta.db_table
+    columns = ['e."id"'] + [f'e."{name}"' for name in _ENTRY_COLUMNS]
+    if connection.vendor == "sqlite":  # the stored text, as in _rows_sql
+        columns[1] = f"({columns[1]} || '')"
+    return (
+        f'SELECT {", ".join(columns)} FROM "{entry}" e '  # noqa: S608 (names from the models)
+        f'LEFT JOIN "{leaf}" l ON l."entry_id" = e."id" WHERE l."entry_id" IS NULL '
+        'ORDER BY e."created_at", e."id"'
     )
-    if stale is not None:
-        result.problems.insert(
-            0 if result.first_entry_problem is None else len(result.problems),
-            Problem(
-                "unsealed",
-                f"entry #{stale} is dated long before the latest checkpoint but was never "
-                "sealed: inserted after the fact",
-                entry_id=stale,
-            ),
-        )
+
+
+def content_digest(created_at: Any, fields: tuple[Any, ...]) -> str:
+    """SHA-256 (hex) of an entry's canonical JSON from its stored columns: `created_at` as the
+    database gives it back, then the other payload columns in ENTRY_COLUMNS order (before and
+    after as stored JSON text)."""
+    (
+        actor_id,
+        actor_name,
+        actor_roles,
+        channel,
+        ip,
+        user_agent,
+        request_id,
+        action,
+        object_type,
+        object_id,
+        before,
+        after,
+        reason,
+    ) = fields
+    loads = json.loads
+    payload = {
+        "created_at": _iso_time(created_at),
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "actor_roles": actor_roles,
+        "channel": channel,
+        "ip": ip,
+        "user_agent": user_agent,
+        "request_id": request_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "before": None if before is None else loads(before),
+        "after": None if after is None else loads(after),
+        "reason": reason,
+    }
+    return hashlib.sha256(_ENCODE(payload).encode()).hexdigest()
+
+
+def _place(result: VerifyResult, problem: Problem) -> None:
+    """An entry-level problem found after the stream: first when it is the only one, after the
+    others otherwise."""
+    result.problems.insert(
+        0 if result.first_entry_problem is None else len(result.problems), problem
+    )
+
+
+def _check_unsealed(
+    result: VerifyResult,
+    checkpoints: list[tuple[Any, ...]],
+    genuine: set[int],
+    settle: timedelta,
+) -> None:
+    """Every entry not sealed yet: its content must still give its hash, and it must not be
+    dated before the newest genuine checkpoint minus the settle delay (every genuine entry that
+    old was sealed before that checkpoint was signed)."""
+    times = [(row[3], row[0]) for row in checkpoints if row[0] in genuine]
+    newest = max(times) if times else None
+    limit = None if newest is None else newest[0] - settle
+    count = 0
+    edited: Problem | None = None
+    stale: Problem | None = None
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(_unsealed_sql())
+        while rows := cursor.fetchmany(CHUNK):
+            for entry_id, created_at, *fields, digest in rows:
+                count += 1
+                if edited is None and content_digest(created_at, tuple(fields)) != digest:
+                    edited = Problem(
+                        "edited",
+                        f"entry #{entry_id} (not sealed yet) was edited: its content no longer "
+                        "matches its hash",
+                        entry_id=entry_id,
+                    )
+                if stale is None and limit is not None and newest is not None:
+                    when = datetime.fromisoformat(_iso_time(created_at))
+                    if when < limit:
+                        stale = Problem(
+                            "unsealed",
+                            f"entry #{entry_id} is dated {signing.format_time(when)}, before "
+                            f"checkpoint #{newest[1]} signed at {signing.format_time(newest[0])}"
+                            " (minus the settle delay), but was never sealed: inserted after "
+                            "the fact",
+                            entry_id=entry_id,
+                        )
+    result.unsealed = count
+    for problem in (stale, edited):
+        if problem is not None:
+            _place(result, problem)
+
+
+def _check_witness(
+    result: VerifyResult,
+    witness: list[tuple[int, WitnessRecord | None]],
+    checkpoints: list[tuple[Any, ...]],
+    roots_at: dict[int, str],
+    size: int,
+) -> None:
+    """Every checkpoint in the witness file must be in the database unchanged, and the log must
+    still have its root at its size; a database checkpoint older than the newest witnessed one
+    but absent from the file was added afterwards."""
+    keys = known_public_keys()
+    stored = {row[0]: row for row in checkpoints}
+    witnessed: set[int] = set()
+    result.witnessed = 0
+    for line, record in witness:
+        if record is None:
+            result.problems.append(
+                Problem("witness", f"witness line {line} is not a checkpoint record")
+            )
+            continue
+        result.witnessed += 1
+        pk = record.checkpoint_id
+        public = keys.get(record.key_id)
+        if public is None or not signing.signature_valid(
+            record.signed_message(), record.signature, public
+        ):
+            result.problems.append(
+                Problem(
+                    "witness",
+                    f"witness line {line} (checkpoint #{pk}) is not signed by a known key",
+                )
+            )
+            continue
+        witnessed.add(pk)
+        row = stored.get(pk)
+        if row is None:
+            result.problems.append(
+                Problem(
+                    "witness",
+                    f"checkpoint #{pk} (size {record.tree_size}, signed {record.time}) is in "
+                    "the witness but missing from the database",
+                    checkpoints=(pk,),
+                )
+            )
+        elif (row[1], row[2], signing.format_time(row[3]), row[4], row[5]) != (
+            record.tree_size,
+            record.root_hash,
+            record.time,
+            record.key_id,
+            record.signature,
+        ):
+            result.problems.append(
+                Problem(
+                    "witness",
+                    f"checkpoint #{pk} in the database differs from the witness (size "
+                    f"{record.tree_size}, root {record.root_hash}, signed {record.time})",
+                    checkpoints=(pk,),
+                )
+            )
+        if record.tree_size > size:
+            result.problems.append(
+                Problem(
+                    "witness",
+                    f"witnessed checkpoint #{pk} covers {record.tree_size} leaves but only "
+                    f"{size} remain: the entries from sequence {size} on were deleted",
+                    sequence=size,
+                    checkpoints=(pk,),
+                )
+            )
+        elif roots_at.get(record.tree_size) != record.root_hash:
+            result.problems.append(
+                Problem(
+                    "witness",
+                    f"the log no longer matches witnessed checkpoint #{pk} (size "
+                    f"{record.tree_size}): the leaves before sequence {record.tree_size} were "
+                    "changed",
+                    checkpoints=(pk,),
+                )
+            )
+    newest = max(witnessed, default=None)
+    if newest is not None:
+        for pk in sorted(set(stored) - witnessed):
+            if pk < newest:
+                result.problems.append(
+                    Problem(
+                        "witness",
+                        f"checkpoint #{pk} is in the database but not in the witness: added "
+                        "afterwards",
+                        checkpoints=(pk,),
+                    )
+                )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cpms.audit import selectors, services
+from cpms.audit import selectors, services, witness
 from cpms.core.errors import CpmsError
 
 
@@ -19,7 +19,11 @@ class Command(BaseCommand):
         seal = actions.add_parser("seal", help="Seal settled entries now (and sign if due).")
         seal.add_argument("--batch-size", type=int, default=None)
         seal.add_argument("--settle-seconds", type=float, default=None)
-        seal.add_argument("--full", action="store_true", help="Search the whole table.")
+        seal.add_argument(
+            "--full",
+            action="store_true",
+            help="Also count entries refused for being dated before the latest checkpoint.",
+        )
         seal.add_argument(
             "--checkpoint",
             choices=("auto", "force", "never"),
@@ -28,6 +32,12 @@ class Command(BaseCommand):
         )
         verify = actions.add_parser("verify", help="Recompute everything; exit 1 if tampered.")
         verify.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        verify.add_argument(
+            "--witness",
+            metavar="FILE",
+            default=None,
+            help="Also compare the checkpoints with this witness file (CPMS_AUDIT_WITNESS_FILE).",
+        )
         prove = actions.add_parser("prove", help="Print the inclusion proof of one entry (JSON).")
         prove.add_argument("entry_id", type=int)
         actions.add_parser("public-key", help="Print the checkpoint signing public key.")
@@ -53,6 +63,11 @@ class Command(BaseCommand):
         if result.busy:
             raise CommandError("Another sealer is running; try again later.")
         self.stdout.write(f"Sealed {result.sealed} entries; tree size {result.tree_size}.")
+        if result.refused:
+            self.stdout.write(
+                f"Refused {result.refused} entr{'y' if result.refused == 1 else 'ies'} dated "
+                "before the latest checkpoint: inserted after the fact (see `cpms audit verify`)."
+            )
         if result.checkpoint is not None:
             self.stdout.write(
                 f"Checkpoint #{result.checkpoint.pk}: size {result.checkpoint.tree_size}, "
@@ -60,7 +75,13 @@ class Command(BaseCommand):
             )
 
     def _verify(self, options: dict[str, Any]) -> None:
-        result = selectors.audit_verify(user=None)
+        records = None
+        if options["witness"]:
+            try:
+                records = witness.read(options["witness"])
+            except witness.WitnessUnreadable as exc:
+                raise CommandError(str(exc)) from exc
+        result = selectors.audit_verify(user=None, witness=records)
         if options["json"]:
             self.stdout.write(json.dumps(result.summary(), indent=2))
         else:
@@ -68,6 +89,8 @@ class Command(BaseCommand):
                 f"Checked {result.entries} sealed entries, {result.checkpoints} checkpoints "
                 f"in {result.seconds:.2f} s; {result.unsealed} not sealed yet."
             )
+            if result.witnessed is not None:
+                self.stdout.write(f"Compared with {result.witnessed} witnessed checkpoints.")
             for problem in result.problems:
                 self.stdout.write(f"{problem.kind.upper()}: {problem.message}")
         if not result.ok:
