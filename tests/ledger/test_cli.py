@@ -328,3 +328,105 @@ def test_expire_holds__task_runs_as_job(finance, cash, fund):
     assert AuditEntry.objects.get(action="ledger.hold_voided").channel == "job"
     assert connection.vendor in {"sqlite", "postgresql"}
     assert services.holds_expire() == 0
+
+
+# ---------------------------------------------------------------------------- open-account
+
+
+def test_open_account__client_bank_in_a_new_currency_as_actor(finance):
+    from cpms.ledger.models import Account
+
+    out, _ = run(
+        "open-account",
+        "--purpose",
+        "client_bank",
+        "--asset",
+        "usd",
+        "--code",
+        "BANK:NL:USD",
+        "--name",
+        "Client money USD",
+        "--bank-account-identifier",
+        "NL71 RABO 0123 4567 89",
+        "--actor",
+        finance.username,
+    )
+    account = Account.objects.get(code="BANK:NL:USD")
+    assert (account.purpose, account.asset.code, account.name) == (
+        "client_bank",
+        "USD",
+        "Client money USD",
+    )
+    assert account.bank_account_identifier == "NL71RABO0123456789"
+    assert out == (
+        f"Opened account BANK:NL:USD (id {account.pk}): Client-money bank account, USD, bank "
+        "account identifier NL71RABO0123456789.\n"
+    )
+    entry = AuditEntry.objects.get(action="ledger.account_opened")
+    assert (entry.actor_id, entry.object_id) == (finance.pk, str(account.pk))
+
+
+def test_open_account__dry_run_writes_nothing(finance):
+    from cpms.ledger.models import Account
+
+    before = AuditEntry.objects.count()
+    out, _ = run(
+        "open-account", "--purpose", "client_bank", "--asset", "USD", "--code", "BANK:X:USD",
+        "--actor", finance.username, "--dry-run",
+    )  # fmt: skip
+    assert out == (
+        "Dry run: account BANK:X:USD (Client-money bank account, USD) would be opened; nothing "
+        "was written.\n"
+    )
+    assert not Account.objects.filter(code="BANK:X:USD").exists()
+    assert AuditEntry.objects.count() == before
+
+
+def test_open_account__customer_account_by_customer_number(finance, customer):
+    from cpms.ledger.models import Account
+
+    out, _ = run(
+        "open-account", "--purpose", "customer_cash", "--asset", "HKD",
+        "--customer", customer.customer_number, "--actor", finance.username,
+    )  # fmt: skip
+    account = Account.objects.get(customer=customer, asset__code="HKD")
+    assert out.startswith(f"Opened account {account.code} (id {account.pk}): Customer money, HKD")
+
+
+def test_open_account__unknown_customer_number_refused(finance):
+    from cpms.ledger.models import Account
+
+    count = Account.objects.count()
+    error, _, _ = refused(
+        "open-account", "--purpose", "customer_cash", "--asset", "CNY",
+        "--customer", "C-NOPE", "--actor", finance.username,
+    )  # fmt: skip
+    assert (str(error), error.returncode) == ("No customer has the number 'C-NOPE'.", 1)
+    assert Account.objects.count() == count
+
+
+def test_open_account__existing_account_and_missing_permission_refused(make_user, finance):
+    run(
+        "open-account", "--purpose", "client_bank", "--asset", "EUR", "--code", "BANK:A:EUR",
+        "--actor", finance.username,
+    )  # fmt: skip
+    again, _, _ = refused(
+        "open-account", "--purpose", "client_bank", "--asset", "EUR", "--code", "BANK:A:EUR",
+        "--actor", finance.username,
+    )  # fmt: skip
+    assert str(again) == "[validation_failed] purpose: Account BANK:A:EUR exists."
+    auditor = make_user(Role.AUDITOR, username="aud2")
+    denied, _, _ = refused(
+        "open-account", "--purpose", "client_bank", "--asset", "GBP",
+        "--actor", auditor.username,
+    )  # fmt: skip
+    assert str(denied).startswith("[permission_denied]")
+    assert not AuditEntry.objects.filter(
+        action="ledger.account_opened", actor_id=auditor.pk
+    ).exists()
+
+
+def test_open_account__actor_is_required():
+    with pytest.raises(CommandError) as caught:
+        call_command("ledger", "open-account", "--purpose", "client_bank", "--asset", "USD")
+    assert "--actor" in str(caught.value)

@@ -1,4 +1,4 @@
-"""`cpms ledger check|post|export|trial-balance|close|expire-holds|accounts`.
+"""`cpms ledger check|post|export|trial-balance|close|expire-holds|accounts|open-account`.
 
 Exit status: 0 on success; `check` exits 1 when an invariant fails (one line per problem);
 `post` exits 2 when the file is refused (one line per row and field, nothing written); other
@@ -20,9 +20,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from cpms.core.errors import CpmsError
+from cpms.core.errors import CpmsError, NotFound
+from cpms.customers.models import Customer
+from cpms.holdings.models import Holding
 from cpms.ledger import engine, selectors, services
 from cpms.ledger.assets import format_minor
+from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.export import FORMATS, journal_export
 from cpms.ledger.models import Account
 from cpms.ledger.schemas import TransferIn
@@ -96,6 +99,20 @@ class Command(BaseCommand):
         accounts.add_argument("--asset", default=None)
         accounts.add_argument("--purpose", default=None)
         accounts.add_argument("--limit", type=int, default=200)
+
+        opening = actions.add_parser(
+            "open-account",
+            help="Open an account (e.g. a client-money bank account in a new currency).",
+        )
+        opening.add_argument("--purpose", required=True, choices=AccountPurpose.values)
+        opening.add_argument("--asset", required=True, help="ISO 4217 code, PTS or U:<code>.")
+        opening.add_argument("--customer", default=None, help="Customer number (C...).")
+        opening.add_argument("--holding", default=None, help="Property number (P...).")
+        opening.add_argument("--code", default="", help="Own code of an internal account.")
+        opening.add_argument("--name", default="")
+        opening.add_argument("--bank-account-identifier", default="", help="IBAN or number.")
+        opening.add_argument("--actor", required=True, help="Open as this member of staff.")
+        opening.add_argument("--dry-run", action="store_true", help="Validate; write nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         method = getattr(self, "_" + options["action"].replace("-", "_"))
@@ -339,6 +356,57 @@ class Command(BaseCommand):
             actor=actor, through=options["through"], reason=options["reason"]
         )
         self.stdout.write(f"The books are closed through {close.through.isoformat()}.")
+
+    def _open_account(self, options: dict[str, Any]) -> None:
+        """Names a person knows (customer and property numbers) to the ids the service takes."""
+        actor = self._user(options["actor"])
+        customer_id = holding_id = None
+        if options["customer"]:
+            customer_id = (
+                Customer.objects.filter(customer_number=options["customer"].strip())
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if customer_id is None:
+                raise CommandError(f"No customer has the number {options['customer']!r}.")
+        if options["holding"]:
+            holding_id = (
+                Holding.objects.filter(holding_number=options["holding"].strip())
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if holding_id is None:
+                raise CommandError(f"No property item has the number {options['holding']!r}.")
+        try:
+            with transaction.atomic():
+                try:
+                    account = services.account_open(
+                        actor=actor,
+                        purpose=options["purpose"],
+                        asset=options["asset"],
+                        customer_id=customer_id,
+                        holding_id=holding_id,
+                        name=options["name"],
+                        bank_account_identifier=options["bank_account_identifier"],
+                        code=options["code"],
+                    )
+                except NotFound as exc:  # out of scope looks like missing
+                    if customer_id is None or "customer_id" not in exc.fields:
+                        raise
+                    raise CommandError(
+                        f"No customer has the number {options['customer']!r}."
+                    ) from exc
+                label = f"{account.get_purpose_display()}, {account.asset.code}"
+                if options["dry_run"]:
+                    raise DryRun
+        except DryRun:
+            self.stdout.write(
+                f"Dry run: account {account.code} ({label}) would be opened; nothing was written."
+            )
+            return
+        identifier = account.bank_account_identifier
+        suffix = f", bank account identifier {identifier}" if identifier else ""
+        self.stdout.write(f"Opened account {account.code} (id {account.pk}): {label}{suffix}.")
 
     def _expire_holds(self, options: dict[str, Any]) -> None:
         count = services.holds_expire(actor=None)
