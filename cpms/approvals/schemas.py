@@ -5,6 +5,7 @@ from ninja import Field, Schema
 
 from cpms.approvals import selectors
 from cpms.approvals.choices import ApprovalStatus, DecisionKind
+from cpms.core.types import NonNegativeMinorUnits
 
 
 class UserRef(Schema):
@@ -82,7 +83,7 @@ class PolicyOut(Schema):
 class PolicyPatch(Schema):
     enabled: bool | None = None
     approvers_required: int | None = Field(None, ge=1)
-    threshold_minor: int | None = Field(None, ge=0)
+    threshold_minor: NonNegativeMinorUnits | None = None
     clear_threshold: bool = Field(False, description="Remove the threshold and currency.")
     currency: str | None = Field(None, max_length=3)
     expiry_hours: int | None = Field(None, ge=1)

@@ -11,12 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from cpms import __version__
 from cpms.access.api import router as access_router
 from cpms.approvals.api import router as approvals_router
 from cpms.audit.api import router as audit_router
 from cpms.core.errors import CpmsError, error_body
+from cpms.core.jsonbody import parse_json_body
 from cpms.custody.api import router as custody_router
 from cpms.customers.api import router as customers_router
 from cpms.dataio.api import router as dataio_router
@@ -42,7 +44,11 @@ def _docs_require_auth(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not authenticated_user(request):
+        try:
+            user = authenticated_user(request)
+        except CpmsError as exc:  # e.g. a token without the docs:read scope
+            return JsonResponse(exc.as_dict(), status=exc.status)
+        if not user:
             response = JsonResponse(
                 error_body("not_authenticated", _("A valid API token is required.")), status=401
             )
@@ -53,7 +59,81 @@ def _docs_require_auth(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapped
 
 
-api = NinjaAPI(
+BODY_ERROR = "_cpms_body_error"
+
+
+class CpmsParser(Parser):
+    """JSON bodies through `core.jsonbody` (depth and NUL checks). Ninja turns any parser
+    exception into a generic 400, so the specific error is kept on the request and answered by
+    `_http_error` instead."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            return parse_json_body(request.body)
+        except CpmsError as exc:
+            setattr(request, BODY_ERROR, exc)
+            raise
+
+
+# Every operation can answer these, always in the error shape; the document says so, so that
+# clients (and the schemathesis run in CI) can rely on it.
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "Stable, e.g. `ledger.insufficient_funds`.",
+                },
+                "message": {"type": "string", "description": "For people, in their language."},
+                "fields": {
+                    "type": "object",
+                    "description": "Field name → what is wrong with it (empty if none).",
+                },
+            },
+        }
+    },
+}
+ERROR_RESPONSES: dict[int, str] = {
+    400: "The request could not be read (malformed body or parameters).",
+    401: "No valid API token (or staff session) was presented.",
+    403: "The caller lacks the permission or the token lacks the scope.",
+    404: "No such object, or not one the caller may see (the two look the same).",
+    409: "The request conflicts with the current state (e.g. a reused idempotency key).",
+    422: "The input is not valid; `fields` names each field and why.",
+    429: "Too many requests of this kind; try again later.",
+}
+BODY_ERROR_RESPONSES: dict[int, str] = {413: "The request body or upload is too large."}
+
+
+class CpmsNinjaAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                wanted = dict(ERROR_RESPONSES)
+                if method in ("post", "put", "patch"):
+                    wanted.update(BODY_ERROR_RESPONSES)
+                for status, description in wanted.items():
+                    operation["responses"].setdefault(
+                        str(status), {"description": description, "content": reference}
+                    )
+        return schema
+
+
+api = CpmsNinjaAPI(
+    parser=CpmsParser(),
     title="CPMS API",
     version=__version__,
     description=(
@@ -104,6 +184,9 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    body_error = getattr(request, BODY_ERROR, None)
+    if body_error is not None:
+        return api.create_response(request, body_error.as_dict(), status=body_error.status)
     codes = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 import zoneinfo
@@ -57,6 +58,7 @@ class Config:
     email_from: str = "CPMS <cpms@localhost>"
     upload_max_bytes: int = 20 * 1024 * 1024
     incident_notify_hours: int = 24
+    trusted_proxies: list[str] = field(default_factory=list)
 
     @property
     def production(self) -> bool:
@@ -164,6 +166,8 @@ def new_secret_key() -> str:
 def load(environ: Mapping[str, str]) -> Config:
     debug = parse_bool(environ, "CPMS_DEBUG", default=False)
     data_dir = Path(environ.get("CPMS_DATA_DIR") or PROJECT_DIR / "var").resolve()
+    if not debug:
+        check_data_dir(data_dir, given="CPMS_DATA_DIR" in environ)
     generated: list[str] = []
 
     secret_key = environ.get("CPMS_SECRET_KEY", "").strip()
@@ -243,7 +247,41 @@ def load(environ: Mapping[str, str]) -> Config:
         email_from=environ.get("CPMS_EMAIL_FROM", "").strip() or "CPMS <cpms@localhost>",
         upload_max_bytes=parse_upload_limit(environ),
         incident_notify_hours=parse_incident_notify_hours(environ),
+        trusted_proxies=parse_trusted_proxies(environ),
     )
+
+
+def check_data_dir(data_dir: Path, *, given: bool) -> None:
+    """Production mode does not create its data directory: a missing or read-only one is a
+    start-up error that names the variable, not an opaque database error later."""
+    source = "CPMS_DATA_DIR" if given else "CPMS_DATA_DIR (unset, so the default)"
+    if not data_dir.is_dir():
+        raise ConfigError(
+            f"{source} is {data_dir}, which does not exist. Create the directory (it holds "
+            "uploaded files, the job queue and, without DATABASE_URL, the SQLite database) "
+            "or point CPMS_DATA_DIR at one."
+        )
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{source} is {data_dir}, which this process cannot write. Give the CPMS user "
+            "write access to it."
+        )
+
+
+def parse_trusted_proxies(environ: Mapping[str, str]) -> list[str]:
+    """CPMS_TRUSTED_PROXIES: comma-separated addresses or networks (CIDR) of the reverse proxies
+    in front of CPMS. Only a request arriving from one of them has its client address taken
+    from X-Forwarded-For; from anywhere else the header is ignored (clients can forge it)."""
+    networks: list[str] = []
+    for raw in parse_list(environ, "CPMS_TRUSTED_PROXIES", default=[]):
+        try:
+            networks.append(str(ipaddress.ip_network(raw, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"CPMS_TRUSTED_PROXIES item {raw!r} is not an IP address or network "
+                "(e.g. 10.0.0.5 or 10.0.0.0/24)."
+            ) from None
+    return networks
 
 
 def parse_upload_limit(environ: Mapping[str, str]) -> int:

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "cpms.core.middleware.ApiErrorFormatMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "cpms.core.middleware.NulCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -144,6 +145,7 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 CPMS_UPLOAD_MAX_BYTES = CONFIG.upload_max_bytes
 CPMS_INCIDENT_NOTIFY_HOURS = CONFIG.incident_notify_hours
+CPMS_TRUSTED_PROXIES = CONFIG.trusted_proxies  # X-Forwarded-For is read only from these
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.upload_max_bytes + 1024 * 1024
 
 # E-mail: SMTP when CPMS_SMTP_HOST is set, otherwise one file per message under var/mail/

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -50,6 +51,13 @@ def _error(
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, DisallowedHost):
+        # the page template and its context processors would ask for the host again and fail;
+        # answer without them
+        message = _("This server does not serve the host name in the request.")
+        if _is_api(request):
+            return JsonResponse(error_body("bad_request", message), status=400)
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     return _error(
         request,
         status=400,

@@ -27,7 +27,6 @@ from cpms.custody.schemas import (
     IncidentResponseIn,
     ItemOut,
     ItemReceiveIn,
-    LineOut,
     MoveIn,
     NotifyRunOut,
     OverdueRunOut,
@@ -36,6 +35,7 @@ from cpms.custody.schemas import (
     ReturnIn,
     StocktakeDetailOut,
     StocktakeIn,
+    StocktakeLineOut,
     StocktakeOut,
 )
 
@@ -310,7 +310,9 @@ def stocktake_get(request: HttpRequest, stocktake_id: int) -> Any:
     return stocktake
 
 
-@router.post("/stocktakes/{stocktake_id}/count", response=LineOut, summary="Record a count")
+@router.post(
+    "/stocktakes/{stocktake_id}/count", response=StocktakeLineOut, summary="Record a count"
+)
 def stocktake_count(request: HttpRequest, stocktake_id: int, data: CountIn) -> Any:
     require_permission(request.auth, OPERATE_PERMISSION)
     stocktake = selectors.stocktake_get_for_user(

@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from cpms.core.types import NonNegativeMinorUnits
 from cpms.custody.choices import (
     ConditionGrade,
     CountResult,
@@ -27,7 +28,7 @@ class ItemReceiveIn(Schema):
     location: str = Field(..., min_length=1, max_length=120)
     serial: str = Field("", max_length=120)
     custodian_id: int | None = Field(None, description="Default: the acting user.")
-    value_minor: int | None = Field(None, ge=0, description="Value in minor units.")
+    value_minor: NonNegativeMinorUnits | None = Field(None, description="Value in minor units.")
     currency: str = Field("CNY", min_length=3, max_length=3)
     valued_on: datetime.date | None = None
 
@@ -194,7 +195,7 @@ class CountIn(Schema):
     note: str = Field("", max_length=300)
 
 
-class LineOut(Schema):
+class StocktakeLineOut(Schema):
     id: int
     item_id: int
     holding_number: str
@@ -222,7 +223,7 @@ class StocktakeOut(Schema):
 
 
 class StocktakeDetailOut(StocktakeOut):
-    lines: list[LineOut]
+    lines: list[StocktakeLineOut]
 
     @staticmethod
     def resolve_lines(obj: Any) -> list[Any]:

@@ -13,6 +13,7 @@ from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict
 
 from cpms.core.errors import ValidationFailed
+from cpms.core.types import NonNegativeMinorUnits, PositiveMinorUnits
 from cpms.holdings.choices import (
     AccountType,
     AssetClass,
@@ -51,7 +52,7 @@ class PositionIn(_Details):
     instrument_name: pydantic.constr(strip_whitespace=True, max_length=200) = ""
     asset_class: AssetClass
     quantity: Decimal = pydantic.Field(ge=0, max_digits=24, decimal_places=8)
-    cost_minor: int = pydantic.Field(ge=0)
+    cost_minor: NonNegativeMinorUnits
     currency: Currency = "CNY"
 
 
@@ -67,7 +68,7 @@ class PortfolioDetails(_Details):
 
 
 class LoanDetails(_Details):
-    principal_minor: int = pydantic.Field(gt=0, le=10**15)
+    principal_minor: PositiveMinorUnits
     currency: Currency = "CNY"
     annual_rate_percent: Decimal = pydantic.Field(ge=0, le=100, max_digits=9, decimal_places=6)
     term_months: int = pydantic.Field(ge=1, le=600)
@@ -159,7 +160,7 @@ class HoldingIn(Schema):
         "", max_length=120, description="Empty for an account: derived from the number."
     )
     description: str = Field("", max_length=300)
-    value_minor: int | None = Field(None, ge=0)
+    value_minor: NonNegativeMinorUnits | None = None
     currency: str = Field("CNY", min_length=3, max_length=3)
     valued_on: datetime.date | None = None
     location: str = Field("", max_length=120)
@@ -218,7 +219,7 @@ class StatusIn(Schema):
 
 
 class ValuationIn(Schema):
-    value_minor: int = Field(ge=0)
+    value_minor: NonNegativeMinorUnits
     currency: str = Field("CNY", min_length=3, max_length=3)
     valued_on: datetime.date
     source: str = Field("", max_length=80)
@@ -238,7 +239,7 @@ class PositionPatch(Schema):
     instrument_name: str | None = Field(None, max_length=200)
     asset_class: AssetClass | None = None
     quantity: Decimal | None = Field(None, ge=0)
-    cost_minor: int | None = Field(None, ge=0)
+    cost_minor: NonNegativeMinorUnits | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
 
 

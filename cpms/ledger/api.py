@@ -8,7 +8,6 @@ Accounts are named by id or code. Lists are keyset-paginated (`limit`, `cursor`,
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cpms.access.checks import require_permission
 from cpms.core.errors import ValidationFailed
+from cpms.core.jsonbody import parse_json_body
 from cpms.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from cpms.ledger import selectors, services, statements
 from cpms.ledger.choices import AccountKind, AccountPurpose, TransferKind
@@ -32,10 +32,10 @@ from cpms.ledger.models import (
 from cpms.ledger.schemas import (
     AccountOpenIn,
     AccountOut,
+    LedgerStatementOut,
     PeriodCloseIn,
     ReasonIn,
     ReverseIn,
-    StatementOut,
     TransferBatchIn,
     TransferIn,
     TransferOut,
@@ -246,12 +246,7 @@ _POST_BODY = {
 
 
 def _body(request: HttpRequest) -> Any:
-    try:
-        return json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            _("The request body is not valid JSON."), fields={"request": _("Send JSON.")}
-        ) from None
+    return parse_json_body(request.body)
 
 
 @router.post(
@@ -412,7 +407,7 @@ def account_get(request: HttpRequest, account_ref: str) -> Any:
 
 @router.get(
     "/accounts/{account_ref}/statement",
-    response=StatementOut,
+    response=LedgerStatementOut,
     summary="Statement of an account for a period",
 )
 def account_statement(request: HttpRequest, account_ref: str, params: Query[StatementQuery]) -> Any:

@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from cpms.core.types import PositiveMinorUnits
+
 
 class TransferIn(Schema):
     """One transfer. Accounts by id or code; amounts in integer minor units of the asset."""
@@ -16,7 +18,9 @@ class TransferIn(Schema):
 
     debit_account: str = Field(..., min_length=1, max_length=64, description="Account id or code")
     credit_account: str = Field(..., min_length=1, max_length=64, description="Account id or code")
-    amount_minor: int = Field(..., gt=0, description="Integer minor units, e.g. fen for CNY")
+    amount_minor: PositiveMinorUnits = Field(
+        ..., description="Integer minor units, e.g. fen for CNY (a JSON integer, not a string)"
+    )
     asset: str | None = Field(None, max_length=24, description="Must match both accounts")
     reference: str = Field("", max_length=140)
     value_date: datetime.date | None = Field(None, description="Default: today")
@@ -127,7 +131,7 @@ class StatementLineOut(Schema):
     balance_minor: int
 
 
-class StatementOut(Schema):
+class LedgerStatementOut(Schema):
     account: AccountOut
     start: datetime.date
     end: datetime.date

@@ -8,6 +8,7 @@ import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from cpms.core.types import PositiveMinorUnits
 from cpms.loans.choices import PaidFrom
 
 
@@ -21,7 +22,7 @@ class DisburseIn(Schema):
 class RepayIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    amount_minor: int = Field(..., gt=0)
+    amount_minor: PositiveMinorUnits
     value_date: datetime.date | None = Field(None, description="Default: today")
     source: PaidFrom = Field(PaidFrom.CUSTOMER_CASH, description="customer_cash or client_bank")
     prepay: bool = Field(True, description="Allow paying principal not yet due")
@@ -37,7 +38,7 @@ class EarlyRepayIn(Schema):
     idempotency_key: str = Field("", max_length=60)
 
 
-class InstalmentOut(Schema):
+class LoanInstalmentOut(Schema):
     number: int
     due_on: datetime.date
     scheduled_principal_minor: int
@@ -92,7 +93,7 @@ class RepaymentOut(Schema):
 
 class LoanDetailOut(LoanOut):
     as_of: datetime.date
-    instalments: list[InstalmentOut]
+    instalments: list[LoanInstalmentOut]
     repayments: list[RepaymentOut]
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from cpms.access.checks import require_permission
+from cpms.core.types import MinorUnits, NonNegativeMinorUnits, PositiveMinorUnits
 from cpms.points import selectors, services
 from cpms.points.choices import ADJUST_PERMISSION, REDEEM_PERMISSION, VIEW_PERMISSION
 
@@ -47,7 +48,7 @@ class CustomerPointsOut(Schema):
 
 
 class RedeemIn(Schema):
-    points: int = Field(gt=0)
+    points: PositiveMinorUnits
     reference: str = Field("", max_length=120)
     idempotency_key: str | None = Field(
         None, max_length=40, description="Retry-safe key; a retry returns the first redemption."
@@ -63,7 +64,7 @@ class RedeemOut(Schema):
 
 
 class AdjustIn(Schema):
-    points: int = Field(description="+ adds a lot, - takes points (FIFO).")
+    points: MinorUnits = Field(description="+ adds a lot, - takes points (FIFO).")
     reason: str = Field(max_length=500)
 
 
@@ -75,7 +76,7 @@ class AdjustOut(Schema):
 class TierIn(Schema):
     code: str
     name: str = ""
-    threshold_minor: int = Field(ge=0)
+    threshold_minor: NonNegativeMinorUnits
     multiplier: str
 
 
@@ -83,7 +84,7 @@ class RuleIn(Schema):
     currency: str = Field("CNY", min_length=3, max_length=3)
     name: str
     points_per_unit: int = 1
-    unit_minor: int = 100
+    unit_minor: PositiveMinorUnits = 100
     category_multipliers: dict[str, str] = {}
     tiers: list[TierIn]
     expiry_months: int = 12

@@ -17,7 +17,7 @@ from cpms.portfolios.models import TRADE_PERMISSION, VIEW_PERMISSION, Trade
 from cpms.portfolios.schemas import (
     PortfolioDetailOut,
     PortfolioOut,
-    PositionOut,
+    PortfolioPositionOut,
     TradeIn,
     TradeOut,
 )
@@ -64,7 +64,7 @@ def trade_out(trade: Trade) -> dict[str, Any]:
 
 
 def position_out(row: selectors.PositionValuation) -> dict[str, Any]:
-    data = {name: getattr(row, name) for name in PositionOut.model_fields}
+    data = {name: getattr(row, name) for name in PortfolioPositionOut.model_fields}
     return data
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from cpms.core.types import NonNegativeMinorUnits
 from cpms.portfolios.choices import TradeSide
 
 QUANTITY_DECIMALS = 4
@@ -29,7 +30,7 @@ class TradeIn(Schema):
     currency: str | None = Field(
         None, min_length=3, max_length=3, description="ISO 4217; default the portfolio's."
     )
-    fee_minor: int = Field(0, ge=0, description="Fee in minor units of `currency`.")
+    fee_minor: NonNegativeMinorUnits = Field(0, description="Fee in minor units of `currency`.")
     trade_date: datetime.date
     settlement_date: datetime.date | None = Field(None, description="Default the trade date.")
     reference: str = Field("", max_length=120)
@@ -93,7 +94,7 @@ class TradeOut(Schema):
     booked_at: datetime.datetime
 
 
-class PositionOut(Schema):
+class PortfolioPositionOut(Schema):
     instrument_code: str
     currency: str
     units: str
@@ -130,7 +131,7 @@ class PortfolioDetailOut(Schema):
     status: str
     totals: list[CurrencyTotalOut]
     as_of: datetime.date
-    positions: list[PositionOut]
+    positions: list[PortfolioPositionOut]
 
 
 class PortfolioOut(Schema):

@@ -10,6 +10,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from cpms.core.types import NonNegativeMinorUnits
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
 
 MAX_LINES = 200
@@ -24,10 +25,11 @@ class PurchaseLineData(Schema):
     sku: str = Field("", max_length=60)
     description: str = Field("", max_length=200)
     quantity: int = Field(..., ge=1, le=1_000_000)
-    unit_amount_minor: int = Field(..., ge=0, description="Unit price in minor units (fen).")
-    amount_minor: int | None = Field(
+    unit_amount_minor: NonNegativeMinorUnits = Field(
+        ..., description="Unit price in minor units (fen)."
+    )
+    amount_minor: NonNegativeMinorUnits | None = Field(
         None,
-        ge=0,
         description="Line amount in minor units; default quantity × unit price. "
         "Lower after a line discount, never higher.",
     )
@@ -50,7 +52,9 @@ class PurchaseData(Schema):
     channel: Channel
     store_code: str = Field("", max_length=20, description="Required for the store channel.")
     currency: str = Field("CNY", min_length=3, max_length=3, description="ISO 4217 code.")
-    total_minor: int = Field(..., ge=0, description="Total in minor units; the sum of the lines.")
+    total_minor: NonNegativeMinorUnits = Field(
+        ..., description="Total in minor units; the sum of the lines."
+    )
     note: str = Field("", max_length=500)
     lines: list[PurchaseLineData] = Field(..., min_length=1, max_length=MAX_LINES)
 
@@ -77,7 +81,9 @@ class ReturnData(Schema):
     reason: ReturnReason
     note: str = Field("", max_length=500, description="Required when the reason is other.")
     returned_at: datetime.datetime | None = Field(None, description="Default: now.")
-    refund_minor: int = Field(0, ge=0, description="Refund in minor units of the purchase.")
+    refund_minor: NonNegativeMinorUnits = Field(
+        0, description="Refund in minor units of the purchase."
+    )
     replacement_reference: str = Field(
         "", max_length=60, description="Exchange only: receipt number of the replacement."
     )

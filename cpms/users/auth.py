@@ -34,6 +34,9 @@ API_ROOT = "/api/v1/"
 # map to it; None means any valid token may call (it only reads the caller's own identity).
 PATH_AREAS: dict[str, str | None] = {
     "me": None,
+    # the API's own description: any valid token may read it (clients generate code from it)
+    "openapi.json": None,
+    "docs": None,
     "branches": "users",
     "roles": "access",
     "tokens": "access",
@@ -60,9 +63,24 @@ def area_of_path(path: str) -> str | None:
 
 
 class StaffSessionAuth(SessionAuth):
-    """The console's session, so signed-in staff can use the interactive docs."""
+    """The console's session, so signed-in staff can use the interactive docs.
+
+    Only a request that carries a signed-in session is checked against CSRF: a caller that
+    sent a bearer token (valid or not) or no credential at all gets 401 from the token scheme,
+    never "CSRF check failed", and never falls back to a session cookie it also happens to
+    carry."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if "Authorization" in request.headers:
+            return None
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        if key is None:
+            return None
         user = super().authenticate(request, key)
         if user is not None and getattr(user, "is_staff", False):
             return user

@@ -14,7 +14,7 @@ class BranchOut(Schema):
     is_active: bool
 
 
-class RoleOut(Schema):
+class MeRoleOut(Schema):
     code: str
     name: str
 
@@ -33,7 +33,7 @@ class MeOut(Schema):
     display_name: str
     email: str
     branch: BranchOut | None
-    roles: list[RoleOut]
+    roles: list[MeRoleOut]
     last_login: datetime | None
 
     @staticmethod
