@@ -224,7 +224,9 @@ def _fold(value: str) -> str:
 
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _IDENTITY_NOISE = re.compile(r"[\s\-_./]")
-_NAME_DOTS = str.maketrans({"•": "·", "・": "·", "．": "·", "⋅": "·"})
+# Translated before NFKC, which would turn the full-width full stop into "." and the half-width
+# katakana middle dot into the full-width one.
+_NAME_DOTS = str.maketrans({"•": "·", "・": "·", "･": "·", "．": "·", "⋅": "·"})
 
 
 def normalise_identity(value: str) -> str:
@@ -252,9 +254,9 @@ def normalise_name(value: str) -> str:
     """Whitespace collapsed, case folded, the several middle dots of transliterated names
     unified (`阿依古丽•买买提` equals `阿依古丽·买买提`)."""
     if not value.isascii():
+        value = value.translate(_NAME_DOTS)
         if not unicodedata.is_normalized("NFKC", value):
             value = unicodedata.normalize("NFKC", value)
-        value = value.translate(_NAME_DOTS)
     return " ".join(value.split()).casefold()
 
 
