@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -16,6 +14,7 @@ from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
 from cpms.audit import selectors, services
 from cpms.audit.choices import AuditAction
+from cpms.core import tabular
 from cpms.core.errors import CpmsError
 from cpms.core.pagination import keyset_page
 
@@ -66,18 +65,6 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # so spreadsheet programs read UTF-8
-    for row in rows:
-        yield writer.writerow(row)
-
-
 @login_required
 @require_GET
 def entry_export(request: HttpRequest) -> HttpResponse:
@@ -89,7 +76,7 @@ def entry_export(request: HttpRequest) -> HttpResponse:
         return render(request, "error.html", {"message": exc.message}, status=exc.status)
     services.audit_export_record(actor=request.user, filters=filters)
     response = StreamingHttpResponse(
-        _csv_lines(selectors.entry_rows(user=request.user, filters=filters)),
+        tabular.csv_lines(selectors.entry_rows(user=request.user, filters=filters)),
         content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

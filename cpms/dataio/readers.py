@@ -4,6 +4,8 @@
 XLSX, an OLE2 container as legacy XLS, anything else must be text in UTF-8 with a BOM, UTF-8 or
 GB18030 (tried in that order on a sample, then decoded incrementally). Images, PDFs, archives,
 binary data and text in other encodings are refused with a message that says what the file is.
+Text cells that an export neutralised against formula injection (`'=1+1`) are restored
+(`cpms.core.tabular.restore`), so an export imports back unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import IO, Any
 import filetype
 from django.utils.translation import gettext as _
 
+from cpms.core.tabular import restore
 from cpms.dataio.choices import FileFormat
 from cpms.dataio.errors import FileRefused
 
@@ -106,7 +109,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return restore(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -143,7 +146,7 @@ def _csv_table(stream: IO[bytes], sample: bytes) -> Table:
                 number += 1
                 if not record or _blank(record):
                     continue
-                yield number, record
+                yield number, [restore(cell) for cell in record]
         except UnicodeDecodeError:
             raise FileRefused(
                 _(
@@ -157,7 +160,7 @@ def _csv_table(stream: IO[bytes], sample: bytes) -> Table:
                 _("Row %(row)s cannot be read: %(error)s") % {"row": number + 1, "error": exc}
             ) from None
 
-    return Table(FileFormat.CSV, encoding, [str(h) for h in headers], rows(), engine="csv")
+    return Table(FileFormat.CSV, encoding, [restore(str(h)) for h in headers], rows(), engine="csv")
 
 
 def _sheet_size(stream: IO[bytes]) -> int:

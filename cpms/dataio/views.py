@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from typing import Any
 
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.core import tabular
 from cpms.core.errors import CpmsError, NotFound
 from cpms.dataio import selectors, services
 from cpms.dataio.choices import Dataset, FileFormat
@@ -73,12 +72,12 @@ def job_errors(request: HttpRequest, pk: int) -> HttpResponse:
     """The error report as CSV (row, column, message)."""
     require_staff(request, IMPORT)
     job = _job(request, pk)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("Row"), _("Column"), _("Message")])
-    for error in job.errors:
-        writer.writerow([error.get("row") or "", error.get("column", ""), error.get("message", "")])
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    rows = [[_("Row"), _("Column"), _("Message")]]
+    rows += [
+        [error.get("row") or "", error.get("column", ""), error.get("message", "")]
+        for error in job.errors
+    ]
+    response = HttpResponse(tabular.csv_text(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response
 

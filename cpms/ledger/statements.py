@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpms.core import tabular
 from cpms.core.errors import ValidationFailed
 from cpms.ledger.assets import format_minor
 from cpms.ledger.selectors import Statement
@@ -197,12 +198,11 @@ def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None =
 def render_xlsx(statement: Statement) -> bytes:
     """One sheet: the account facts, opening balance, one row per line, totals and closing
     balance. Amounts are numbers with the asset's decimals (Decimal from the exact text)."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font
 
     exponent = statement.account.asset.exponent
     number_format = "#,##0" + ("." + "0" * exponent if exponent else "")
-    workbook = Workbook()
+    workbook = tabular.xlsx_workbook()
     sheet = workbook.active
     sheet.title = "Statement"
     bold = Font(bold=True)
@@ -215,16 +215,19 @@ def render_xlsx(statement: Statement) -> bytes:
         ("End", statement.end),
     )
     for label, value in facts:
-        sheet.append([label, value])
-    sheet.append(["Opening balance", amount_decimal(statement, statement.opening)])
+        tabular.xlsx_append(sheet, [label, value])
+    tabular.xlsx_append(sheet, ["Opening balance", amount_decimal(statement, statement.opening)])
     sheet.cell(row=sheet.max_row, column=2).number_format = number_format
-    sheet.append([])
-    sheet.append(["Date", "Transfer", "Reference", "Counterparty", "Debit", "Credit", "Balance"])
+    tabular.xlsx_append(sheet, [])
+    tabular.xlsx_append(
+        sheet, ["Date", "Transfer", "Reference", "Counterparty", "Debit", "Credit", "Balance"]
+    )
     header_row = sheet.max_row
     for column in range(1, 8):
         sheet.cell(row=header_row, column=column).font = bold
     for line in statement.lines:
-        sheet.append(
+        tabular.xlsx_append(
+            sheet,
             [
                 line.transfer.value_date,
                 line.transfer.pk,
@@ -233,10 +236,11 @@ def render_xlsx(statement: Statement) -> bytes:
                 amount_decimal(statement, line.debit) if line.debit else None,
                 amount_decimal(statement, line.credit) if line.credit else None,
                 amount_decimal(statement, line.balance),
-            ]
+            ],
         )
         sheet.cell(row=sheet.max_row, column=1).number_format = "yyyy-mm-dd"
-    sheet.append(
+    tabular.xlsx_append(
+        sheet,
         [
             "Totals",
             None,
@@ -245,9 +249,9 @@ def render_xlsx(statement: Statement) -> bytes:
             amount_decimal(statement, statement.total_debits),
             amount_decimal(statement, statement.total_credits),
             None,
-        ]
+        ],
     )
-    sheet.append(["Closing balance", amount_decimal(statement, statement.closing)])
+    tabular.xlsx_append(sheet, ["Closing balance", amount_decimal(statement, statement.closing)])
     for row in sheet.iter_rows(min_row=header_row + 1, max_row=sheet.max_row):
         for amount_cell in row[4:7]:
             amount_cell.number_format = number_format
