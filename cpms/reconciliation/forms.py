@@ -17,6 +17,9 @@ LIST_FIELDS = (
     "description_columns",
     "counterparty_columns",
     "counterparty_account_columns",
+    "direction_in",
+    "direction_out",
+    "footer_markers",
 )
 TEXT_FIELDS = (
     "name",
@@ -31,6 +34,7 @@ TEXT_FIELDS = (
     "balance_column",
     "bank_code_column",
     "account_column",
+    "direction_column",
 )
 
 
@@ -80,6 +84,28 @@ class ProfileForm(forms.Form):
     )
     bank_code_column = forms.CharField(label=_("Transaction type column"), required=False)
     account_column = forms.CharField(label=_("Account column"), required=False)
+    direction_column = forms.CharField(
+        label=_("Direction column"),
+        required=False,
+        help_text=_("For an unsigned amount: the column that says money in or out, e.g. 收/支."),
+    )
+    direction_in = forms.CharField(
+        label=_("Money-in values"), required=False, help_text=_("e.g. 收入, 贷")
+    )
+    direction_out = forms.CharField(
+        label=_("Money-out values"), required=False, help_text=_("e.g. 支出, 借")
+    )
+    skip_rows = forms.CharField(
+        label=_("Rows to skip"),
+        required=False,
+        help_text=_("One rule per line: column=value|value, e.g. 收/支=不计收支|中性交易."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    footer_markers = forms.CharField(
+        label=_("Footer markers"),
+        required=False,
+        help_text=_("A row whose first cell starts with one of these ends the table, e.g. 合计."),
+    )
 
     def profile_data(self) -> dict[str, Any]:
         """The cleaned form as a CsvProfile dict (lists are comma-separated)."""
@@ -98,4 +124,10 @@ class ProfileForm(forms.Form):
                 key, value = row.split("=", 1)
                 aliases[key.strip()] = value.strip()
         data["currency_aliases"] = aliases
+        skip: dict[str, list[str]] = {}
+        for row in (self.cleaned_data.get("skip_rows") or "").splitlines():
+            if "=" in row:
+                column, values = row.split("=", 1)
+                skip[column.strip()] = [value.strip() for value in values.split("|")]
+        data["skip_rows"] = skip
         return data

@@ -1,4 +1,4 @@
-"""The daily reconciliation report as an XLSX workbook (openpyxl)."""
+"""The daily reconciliation report as an XLSX workbook (through cpms.core.tabular)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ import io
 from typing import Any
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
+from cpms.core import tabular
 from cpms.ledger.assets import format_minor
 
 
 def report_xlsx(report: dict[str, Any]) -> bytes:
-    book = Workbook()
+    book = tabular.xlsx_workbook()
     sheet = book.active
     sheet.title = report["date"]
-    sheet.append([_("Reconciliation report"), report["date"]])
-    sheet.append(
+    tabular.xlsx_append(sheet, [_("Reconciliation report"), report["date"]])
+    tabular.xlsx_append(
+        sheet,
         [
             _("Bank account"),
             _("Asset"),
@@ -36,7 +37,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             ">30",
             _("Statements not adding up"),
             _("Statements with balance not checkable"),
-        ]
+        ],
     )
     for row in report["accounts"]:
         exponent = row["exponent"]
@@ -44,7 +45,8 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
         def money(value: int | None, exponent: int = exponent) -> str:
             return "" if value is None else format_minor(value, exponent)
 
-        sheet.append(
+        tabular.xlsx_append(
+            sheet,
             [
                 row["code"],
                 row["asset"],
@@ -61,7 +63,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
                 *row["breaks_by_age"].values(),
                 row.get("statements_not_adding_up", 0),
                 row.get("statements_not_checkable", 0),
-            ]
+            ],
         )
     stream = io.BytesIO()
     book.save(stream)

@@ -355,3 +355,28 @@ def test_api_lists__query_count_does_not_grow_with_rows(api, cny_bank, post, fin
         _queries(api, f"{P}/statements/{second.pk}"),
     )
     assert large == small
+
+
+def test_console_profile_create__direction_skip_rules_and_footer(console):
+    data = {
+        "name": "wallet",
+        "label": "Wallet",
+        "encodings": "utf-8-sig, gb18030",
+        "delimiter": ",",
+        "header_contains": "交易时间, 收/支, 金额",
+        "date_column": "交易时间",
+        "date_formats": "%Y-%m-%d",
+        "amount_column": "金额",
+        "default_currency": "CNY",
+        "direction_column": "收/支",
+        "direction_in": "收入",
+        "direction_out": "支出",
+        "skip_rows": "收/支=不计收支|中性交易\n交易状态=交易关闭",
+        "footer_markers": "合计, ------",
+    }
+    response = console.post(reverse("reconciliation:profile-create"), data)
+    assert response.status_code == 302, response.context["form"].errors
+    definition = CsvProfileRecord.objects.get().definition
+    assert (definition["direction_column"], definition["direction_in"]) == ("收/支", ["收入"])
+    assert definition["skip_rows"] == {"收/支": ["不计收支", "中性交易"], "交易状态": ["交易关闭"]}
+    assert definition["footer_markers"] == ["合计", "------"]
