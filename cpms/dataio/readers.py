@@ -125,10 +125,30 @@ def _blank(cells: list[Any]) -> bool:
     return all(cell == "" or cell is None for cell in cells)
 
 
+class _Borrowed(io.RawIOBase):
+    """A read-only view of the caller's stream. A TextIOWrapper closes the stream under it
+    when it is closed or garbage collected; wrapped around this view, it leaves the caller's
+    stream open (an import job reads its upload twice: checking pass, then writing pass)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _csv_table(stream: IO[bytes], sample: bytes) -> Table:
     encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_BYTES)
     stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Borrowed(stream)), encoding=encoding, newline="", errors="strict"
+    )
     reader = csv.reader(text)
     line = 0
     try:

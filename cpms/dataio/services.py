@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -46,12 +47,24 @@ from cpms.privacy.models import DataKey
 from cpms.privacy.protected import blind_root_or_none
 from cpms.privacy.services import REVEAL_PERMISSION, blind_index_root
 
+logger = logging.getLogger(__name__)
+
 IMPORT_PERMISSION = "data.import"
 EXPORT_PERMISSION = "data.export"
 IMPORT_OBJECT_TYPE = "dataio.import"
 EXPORT_OBJECT_TYPE = "dataio.export"
 BATCH_SIZE = 1000
 MAX_ERRORS = 1000
+# Stored messages and column names are cut to these lengths: a refused header of a million
+# characters must not be stored (or shown) a million characters long.
+MAX_MESSAGE_CHARS = 1000
+MAX_COLUMN_CHARS = 200
+
+
+def _short(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` cut to at most `limit` characters (an ellipsis marks the cut)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -76,7 +89,13 @@ class ImportReport:
     def add_error(self, row: int | None, column: str, message: str) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"row": row, "column": column, "message": str(message)})
+            self.errors.append(
+                {
+                    "row": row,
+                    "column": _short(column, MAX_COLUMN_CHARS),
+                    "message": _short(message),
+                }
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,7 +180,7 @@ def data_import(
                         raise _Refused()
                     _audit_applied(actor, report, job)
         except FileRefused as exc:
-            report.message = exc.message
+            report.message = _short(exc.message)
             report.add_error(None, "", exc.message)
         except _Refused:
             pass
@@ -962,7 +981,9 @@ def import_job_submit(
 
 def import_job_run(*, job_id: int) -> ImportJob:
     """Run a queued job as the member of staff who started it: a validating pass with
-    progress, then (if clean and not a dry run) the applying pass."""
+    progress, then (if clean and not a dry run) the applying pass, each reading the stored
+    file afresh. A job always ends accepted, refused or failed: an unexpected error is logged
+    and the job fails with its reason shown (and, unless a dry run, `data.import_rejected`)."""
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if job.status != JobStatus.QUEUED:
         return job
@@ -972,48 +993,56 @@ def import_job_run(*, job_id: int) -> ImportJob:
     def progress(rows: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(rows_read=rows)
 
-    try:
+    def one_pass(*, dry_run: bool, with_progress: bool) -> ImportReport:
         with job.file.open("rb") as stream:
-            report = data_import(
+            return data_import(
                 actor=actor,
                 dataset=job.dataset,
                 stream=stream,
                 filename=job.original_name,
-                dry_run=True,
+                dry_run=dry_run,
                 language=job.language,
-                progress=progress,
+                progress=progress if with_progress else None,
                 job=job,
             )
-            if report.accepted and not job.dry_run:
-                report = data_import(
-                    actor=actor,
-                    dataset=job.dataset,
-                    stream=stream,
-                    filename=job.original_name,
-                    language=job.language,
-                    job=job,
-                )
-            elif not report.accepted and not job.dry_run:
-                with transaction.atomic():
-                    _audit_rejected(actor, report, job)
+
+    failure = ""
+    try:
+        report = one_pass(dry_run=True, with_progress=True)
+        if report.accepted and not job.dry_run:
+            report = one_pass(dry_run=False, with_progress=False)
+        elif not report.accepted and not job.dry_run:
+            _audit_rejected(actor, report, job)
     except CpmsError as exc:
+        failure = exc.message
+    except Exception as exc:  # a job must never stay "running": record why it stopped
+        logger.exception("import job %s failed", job.pk)
+        with translation.override(job.language):
+            failure = _(
+                "The import stopped because of an unexpected error (%(error)s); nothing was "
+                "written. Try again, or give this message to your administrator."
+            ) % {"error": _short(f"{type(exc).__name__}: {exc}", 300)}
+    if failure:
         report = ImportReport(dataset=job.dataset, filename=job.original_name)
-        report.add_error(None, "", exc.message)
-        report.message = exc.message
+        report.add_error(None, "", failure)
+        report.message = _short(failure)
         status = JobStatus.FAILED
     else:
         status = JobStatus.ACCEPTED if report.accepted else JobStatus.REFUSED
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=status,
-        sha256=report.sha256,
-        rows_read=report.rows,
-        created_count=report.created,
-        updated_count=report.updated,
-        unchanged_count=report.unchanged,
-        error_count=report.error_count,
-        errors=report.errors,
-        message=report.message,
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=status,
+            sha256=report.sha256,
+            rows_read=report.rows,
+            created_count=report.created,
+            updated_count=report.updated,
+            unchanged_count=report.unchanged,
+            error_count=report.error_count,
+            errors=report.errors,
+            message=report.message,
+            finished_at=timezone.now(),
+        )
+        if failure and not job.dry_run:
+            _audit_rejected(actor, report, job)
     job.refresh_from_db()
     return job
