@@ -190,7 +190,7 @@ def test_load__trusted_proxies_are_validated(tmp_path):
     assert load(base).trusted_proxies == []
     loaded = load({**base, "CPMS_TRUSTED_PROXIES": "10.0.0.5, 192.168.0.0/24"})
     assert loaded.trusted_proxies == ["10.0.0.5/32", "192.168.0.0/24"]
-    with pytest.raises(ConfigError, match="CPMS_TRUSTED_PROXIES item 'proxy.local'"):
+    with pytest.raises(ConfigError, match=r"CPMS_TRUSTED_PROXIES item 'proxy\.local'"):
         load({**base, "CPMS_TRUSTED_PROXIES": "proxy.local"})
 
 
