@@ -39,6 +39,7 @@ from cpms.ledger.errors import (
     InvalidTransfer,
     NotPending,
     PeriodClosed,
+    key_clash,
 )
 from cpms.ledger.models import Account, Balance, PeriodClose, Transfer
 
@@ -191,6 +192,8 @@ def find_replay(specs: Sequence[TransferSpec]) -> list[Transfer] | None:
             found[transfer.idempotency_key] = transfer
     if not found:
         return None
+    # keys are unique across the ledger, so a stored transfer may be outside the caller's
+    # scope: a refusal names only the caller's own rows and keys, never the stored transfer
     problems: dict[str, str] = {}
     for index, spec in enumerate(specs):
         stored = found.get(spec.idempotency_key or "")
@@ -201,10 +204,7 @@ def find_replay(specs: Sequence[TransferSpec]) -> list[Transfer] | None:
                 "whole or posted whole."
             )
         elif not _same_request(stored, spec):
-            problems[name] = _("Key %(key)s was used for transfer #%(id)s with other content.") % {
-                "key": spec.idempotency_key,
-                "id": stored.pk,
-            }
+            problems.update(key_clash(name).fields)
     if problems:
         raise IdempotencyConflict(fields=problems)
     return [found[spec.idempotency_key or ""] for spec in specs]

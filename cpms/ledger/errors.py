@@ -22,6 +22,15 @@ class IdempotencyConflict(Conflict):
         return _("This idempotency key was already used for a different transfer.")
 
 
+def key_clash(field: str = "idempotency_key") -> IdempotencyConflict:
+    """The one reply to a key stored for other content. Keys are unique across the ledger, so
+    the stored transfer may be outside the caller's scope: the reply names neither it nor its
+    accounts, only the field the caller filled in."""
+    return IdempotencyConflict(
+        fields={field: _("This idempotency key was already used for a different transfer.")}
+    )
+
+
 class PeriodClosed(ValidationFailed):
     code = "ledger.period_closed"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,11 @@ class AccountBalance:
         return self.posted - self.credits_pending
 
 
+# the largest id a bigint column holds: a longer number names no row (and must not reach the
+# database, where it would not fit the column's type)
+_MAX_ID = 2**63 - 1
+
+
 def visible_accounts(user: Any, permission: str = VIEW_PERMISSION) -> QuerySet[Account]:
     require_permission(user, permission)
     condition = scope_filter(user, permission, Account)
@@ -57,14 +62,33 @@ def visible_accounts(user: Any, permission: str = VIEW_PERMISSION) -> QuerySet[A
 
 def account_get_for_user(*, user: Any, ref: Any, permission: str = VIEW_PERMISSION) -> Account:
     """An account by id or code within the user's scope; 404 otherwise."""
-    query = visible_accounts(user, permission)
-    text = str(ref)
-    account = (
-        query.filter(pk=int(text)).first() if text.isdigit() else query.filter(code=text).first()
-    )
+    account = accounts_for_user(user, [str(ref)], permission).get(str(ref))
     if account is None:
         raise AccountNotFound()
     return account
+
+
+def accounts_for_user(
+    user: Any, refs: Iterable[str], permission: str = VIEW_PERMISSION
+) -> dict[str, Account]:
+    """The accounts named by `refs` (ids as digits, or codes) that the user reaches with
+    `permission`, keyed by the reference as given, in at most two queries. A reference outside
+    the user's scope is simply absent, exactly like one that names nothing: callers build their
+    "no such account" reply from the reference alone."""
+    wanted = {str(ref) for ref in refs}
+    ids = {ref: int(ref) for ref in wanted if ref.isascii() and ref.isdigit()}
+    codes = sorted(ref for ref in wanted if ref not in ids)
+    query = visible_accounts(user, permission)
+    by_id: dict[int, Account] = {}
+    by_code: dict[str, Account] = {}
+    in_range = sorted({pk for pk in ids.values() if pk <= _MAX_ID})
+    if in_range:
+        by_id = {account.pk: account for account in query.filter(pk__in=in_range)}
+    if codes:
+        by_code = {account.code: account for account in query.filter(code__in=codes)}
+    found = {ref: by_id[pk] for ref, pk in ids.items() if pk in by_id}
+    found.update({ref: by_code[ref] for ref in codes if ref in by_code})
+    return found
 
 
 def account_balance(account: Account) -> AccountBalance:
@@ -119,12 +143,30 @@ def _visible_transfers(user: Any) -> QuerySet[Transfer]:
     ).select_related("debit_account", "credit_account", "asset")
 
 
-def transfer_get_for_user(*, user: Any, transfer_id: Any) -> Transfer:
+def _actionable_transfers(user: Any, permission: str) -> QuerySet[Transfer]:
+    """Transfers both of whose accounts the user reaches with `permission`: acting on a
+    transfer (reverse, post or void a hold) moves both sides."""
+    accounts = visible_accounts(user, permission).values("pk")
+    return Transfer.objects.filter(
+        debit_account__in=accounts, credit_account__in=accounts
+    ).select_related("debit_account__asset", "credit_account__asset", "asset")
+
+
+def transfer_get_for_user(
+    *, user: Any, transfer_id: Any, permission: str = VIEW_PERMISSION
+) -> Transfer:
+    """A transfer the user may read (`ledger.view`: either side in scope) or act on (any other
+    permission, e.g. `ledger.post`: both sides in scope). Anything else, missing or out of
+    scope, is the same `TransferNotFound`, which names nothing the caller did not send."""
     try:
         pk = int(transfer_id)
     except (TypeError, ValueError):
         raise TransferNotFound() from None
-    transfer = _visible_transfers(user).filter(pk=pk).first()
+    if permission == VIEW_PERMISSION:
+        query = _visible_transfers(user)
+    else:
+        query = _actionable_transfers(user, permission)
+    transfer = query.filter(pk=pk).first()
     if transfer is None:
         raise TransferNotFound()
     return transfer

@@ -48,6 +48,7 @@ from cpms.ledger.errors import (
     NotPending,
     NotReversible,
     TransferNotFound,
+    key_clash,
 )
 from cpms.ledger.models import (
     CLOSE_PERMISSION,
@@ -248,12 +249,9 @@ def account_open(
         customer = holding = None
         if customer_id is not None:
             customer = _customer_in_scope(actor, customer_id)
+        _validate_purpose(purpose, customer, None)
         if holding_id is not None:
-            from cpms.holdings.models import Holding
-
-            holding = Holding.objects.filter(pk=holding_id).first()
-            if holding is None:
-                raise ValidationFailed(fields={"holding_id": _("No property item has this id.")})
+            holding = _holding_of(customer, holding_id)
         _validate_purpose(purpose, customer, holding)
         asset_row = asset_get(asset)
         if code:
@@ -288,6 +286,19 @@ def account_open(
 # ------------------------------------------------------------------------ scope
 
 
+def _holding_of(customer: Customer | None, holding_id: Any) -> Any:
+    """The customer's own property item `holding_id`. Any other (another customer's, possibly
+    out of the actor's scope, or none at all) gets the same refusal."""
+    from cpms.holdings.models import Holding
+
+    holding = None
+    if customer is not None:
+        holding = Holding.objects.filter(pk=holding_id, customer=customer).first()
+    if holding is None:
+        raise ValidationFailed(fields={"holding_id": _("No property item has this id.")})
+    return holding
+
+
 def _customer_in_scope(actor: Any, customer_id: Any) -> Customer:
     condition = scope_filter(actor, POST_PERMISSION, Customer)
     customer = None
@@ -296,50 +307,6 @@ def _customer_in_scope(actor: Any, customer_id: Any) -> Customer:
     if customer is None:
         raise NotFound(_("No customer has this id."), fields={"customer_id": str(customer_id)})
     return customer
-
-
-def _resolve_accounts(refs: Sequence[str]) -> dict[str, Account]:
-    """Accounts by id (digits) or code, in as few queries as possible."""
-    ids = {ref for ref in refs if ref.isdigit()}
-    codes = {ref for ref in refs if not ref.isdigit()}
-    found: dict[str, Account] = {}
-    query = Account.objects.select_related("asset")
-    if ids:
-        for account in query.filter(pk__in=[int(value) for value in ids]):
-            found[str(account.pk)] = account
-    if codes:
-        for account in query.filter(code__in=codes):
-            found[account.code] = account
-    return found
-
-
-def _check_posting_scope(actor: Any, accounts: Sequence[Account]) -> None:
-    """Customer accounts must be in the actor's `ledger.post` scope; internal accounts are the
-    firm's and open to every holder of the permission. Out of scope looks like missing."""
-    customer_ids = {account.customer_id for account in accounts if account.customer_id}
-    if not customer_ids:
-        return
-    condition = scope_filter(actor, POST_PERMISSION, Customer)
-    allowed: set[int] = set()
-    if condition is not None:
-        allowed = set(
-            Customer.objects.filter(condition, pk__in=customer_ids).values_list("pk", flat=True)
-        )
-    hidden = [
-        account
-        for account in accounts
-        if account.customer_id and account.customer_id not in allowed
-    ]
-    if hidden:
-        raise AccountNotFound(fields={"account": hidden[0].code})
-
-
-def _account_for_posting(actor: Any, ref: Any, *, field: str) -> Account:
-    account = _resolve_accounts([str(ref)]).get(str(ref))
-    if account is None:
-        raise AccountNotFound(fields={field: str(ref)})
-    _check_posting_scope(actor, [account])
-    return account
 
 
 # ------------------------------------------------------------------------ transfers
@@ -367,9 +334,12 @@ def _parse_items(items: Sequence[Any]) -> list[TransferIn]:
 
 
 def specs_from_input(actor: Any, items: Sequence[TransferIn]) -> list[TransferSpec]:
-    """Resolve account references and check scope; every unknown account is reported."""
+    """Resolve account references within the actor's `ledger.post` scope (customer accounts
+    of customers in scope, and the firm's internal accounts); every unknown account is
+    reported. An account out of scope is unknown: the reply names only the reference the
+    caller sent, the same whether the account is out of scope or does not exist."""
     refs = [ref for item in items for ref in (item.debit_account, item.credit_account)]
-    found = _resolve_accounts(refs)
+    found = selectors.accounts_for_user(actor, refs, POST_PERMISSION)
     problems: dict[str, str] = {}
     specs: list[TransferSpec] = []
     for index, item in enumerate(items):
@@ -405,9 +375,6 @@ def specs_from_input(actor: Any, items: Sequence[TransferIn]) -> list[TransferSp
         )
     if problems:
         raise AccountNotFound(_("Some accounts are unknown."), fields=problems)
-    _check_posting_scope(
-        actor, [a for spec in specs for a in (spec.debit_account, spec.credit_account)]
-    )
     return specs
 
 
@@ -584,19 +551,20 @@ def post_internal(
 
 
 def _locked_transfer(actor: Any, transfer_id: Any) -> Transfer:
-    try:
-        pk = int(transfer_id)
-    except (TypeError, ValueError):
-        raise TransferNotFound() from None
+    """The transfer to act on: both of its accounts in the actor's `ledger.post` scope (the
+    expiry job, without an actor, reaches every row). Missing and out of scope are the same
+    `TransferNotFound` (built by the selector)."""
+    if actor is not None:
+        return selectors.transfer_get_for_user(
+            user=actor, transfer_id=transfer_id, permission=POST_PERMISSION
+        )
     transfer = (
         Transfer.objects.select_related("debit_account__asset", "credit_account__asset")
-        .filter(pk=pk)
+        .filter(pk=transfer_id)
         .first()
     )
     if transfer is None:
         raise TransferNotFound()
-    if actor is not None:
-        _check_posting_scope(actor, [transfer.debit_account, transfer.credit_account])
     return transfer
 
 
@@ -689,7 +657,9 @@ def transfer_reverse(
         replay = Transfer.objects.filter(idempotency_key=key).first()
         if replay is not None:
             if replay.reverses_id != original.pk:
-                raise NotReversible(fields={"idempotency_key": key})
+                # the same reply as any key clash: it names neither the transfer nor its
+                # accounts (the key may be another branch's)
+                raise key_clash()
             return TransferOutcome(transfers=[replay], replayed=True)
         if original.kind not in (TransferKind.POSTED, TransferKind.POST_PENDING):
             raise NotReversible(

@@ -61,9 +61,11 @@ def _account_or_404(request: HttpRequest, ref: Any) -> Account:
         raise Http404 from exc
 
 
-def _transfer_or_404(request: HttpRequest, pk: int) -> Transfer:
+def _transfer_or_404(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -> Transfer:
     try:
-        return selectors.transfer_get_for_user(user=request.user, transfer_id=pk)
+        return selectors.transfer_get_for_user(
+            user=request.user, transfer_id=pk, permission=permission
+        )
     except NotFound as exc:
         raise Http404 from exc
 
@@ -249,7 +251,9 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            debit = selectors.account_get_for_user(user=request.user, ref=data["debit_account"])
+            debit = selectors.account_get_for_user(
+                user=request.user, ref=data["debit_account"], permission=POST_PERMISSION
+            )
         except NotFound:
             form.add_error(
                 "debit_account", _("No account %(ref)s.") % {"ref": data["debit_account"]}
@@ -304,7 +308,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def transfer_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     require_staff(request, POST_PERMISSION)
-    transfer = _transfer_or_404(request, pk)
+    transfer = _transfer_or_404(request, pk, POST_PERMISSION)
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
