@@ -271,10 +271,13 @@ def trade_book(*, actor: Any, holding: Any, data: Any) -> TradeOutcome:
             stored = Trade.objects.filter(idempotency_key=item.idempotency_key).first()
             if stored is not None:
                 if not _same_trade(stored, portfolio, item, quantity_minor):
+                    # keys are unique across all portfolios: the stored trade may be out of
+                    # the actor's scope, so the refusal names nothing but the field
                     raise TradeKeyConflict(
                         fields={
-                            "idempotency_key": _("Key %(key)s was used for trade #%(id)s.")
-                            % {"key": item.idempotency_key, "id": stored.pk}
+                            "idempotency_key": _(
+                                "This idempotency key was already used for a different trade."
+                            )
                         }
                     )
                 return TradeOutcome(trade=stored, replayed=True)

@@ -417,3 +417,45 @@ def test_console_reverse__visible_but_not_postable_transfer_reads_like_a_missing
     assert out_of_scope.status_code == absent.status_code == 404
     assert _visible_errors(out_of_scope) == _visible_errors(absent)
     assert _state() == before
+
+
+# ------------------------------------------------------------------------ domain apps on the ledger
+
+
+def test_trade_book__other_branch_key_answers_like_any_key_clash(
+    finance, rm, customer, far_finance, far_customer
+):
+    """Trade keys are unique across all portfolios: another branch's key is refused with the
+    reply any clash gives, naming no trade."""
+    from cpms.core.errors import CpmsError
+    from cpms.ledger import engine
+    from cpms.portfolios import services as portfolios
+    from tests.portfolios.conftest import fund_customer, register_portfolio
+
+    fund_customer(customer, 1_000_000)
+    fund_customer(far_customer, 1_000_000)
+    mine = register_portfolio(rm, customer)
+    theirs = register_portfolio(far_customer.relationship_manager, far_customer, "PF-FAR")
+
+    def book(actor, holding, key: str, quantity: str = "1"):
+        data = {
+            "side": "buy",
+            "instrument_code": "600519",
+            "quantity": quantity,
+            "price": "10",
+            "trade_date": engine.today(),
+            "idempotency_key": key,
+        }
+        return portfolios.trade_book(actor=actor, holding=holding, data=data)
+
+    far_trade = book(far_finance, theirs, "order-far").trade
+    book(finance, mine, "order-own")
+    refusals = []
+    for key in ("order-far", "order-own"):
+        with pytest.raises(CpmsError) as caught:
+            book(finance, mine, key, quantity="2")
+        refusals.append((caught.value.code, caught.value.message, caught.value.fields))
+
+    assert refusals[0] == refusals[1]
+    assert refusals[0][0] == "portfolios.idempotency_conflict"
+    assert f"#{far_trade.pk}" not in str(refusals[0])
