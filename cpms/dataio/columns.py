@@ -33,6 +33,9 @@ class Column:
     aliases: tuple[str, ...] = ()
     required: bool = False
     example: str = ""
+    # On update a blank cell keeps the stored value; in a clearable column the cell "-"
+    # clears it (see `given_values`).
+    clearable: bool = False
 
     def header(self, language: str | None = None) -> str:
         language = (language or get_language() or "en").lower()
@@ -183,6 +186,27 @@ def parse_amount_minor(value: Any, *, digits: int = 2) -> int | None:
             _("At most %(digits)s digits after the decimal point.") % {"digits": digits}
         )
     return int(scaled)
+
+
+CLEAR_MARKERS = frozenset({"-", "－"})
+
+
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def given_values(values: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:
+    """The cells a row gives: blank cells are left out (an update keeps the stored value, a
+    new record gets the default), and "-" in a clearable column becomes "" (clear it)."""
+    clearable = {column.name for column in columns if column.clearable}
+    given = {}
+    for name, value in values.items():
+        if blank(value):
+            continue
+        if name in clearable and isinstance(value, str) and value.strip() in CLEAR_MARKERS:
+            value = ""
+        given[name] = value
+    return given
 
 
 def text(value: Any) -> str:

@@ -39,6 +39,7 @@ from cpms.dataio.columns import (
     CellInvalid,
     Column,
     choice_lookup,
+    given_values,
     normalise_header,
     parse_date,
     text,
@@ -118,14 +119,17 @@ COLUMNS: tuple[Column, ...] = (
         required=True,
         example="11010519491231002X",
     ),
-    Column("identity_country", "Issuing country", "签发国家", ("country", "国家")),
-    Column("date_of_birth", "Date of birth", "出生日期", ("生日", "birth date", "dob")),
+    Column("identity_country", "Issuing country", "签发国家", ("country", "国家"), clearable=True),
+    Column(
+        "date_of_birth", "Date of birth", "出生日期", ("生日", "birth date", "dob"), clearable=True
+    ),
     Column(
         "phone",
         "Phone",
         "手机号码",
         ("手机", "手机号", "电话", "联系电话", "mobile"),
         example="13800138000",
+        clearable=True,
     ),
     Column(
         "email",
@@ -133,20 +137,31 @@ COLUMNS: tuple[Column, ...] = (
         "电子邮箱",
         ("邮箱", "email address", "e-mail"),
         example="zhang.san@example.com",
+        clearable=True,
     ),
-    Column("address", "Address", "地址", ("联系地址", "住址"), example="杭州市西湖区文三路 1 号"),
+    Column(
+        "address",
+        "Address",
+        "地址",
+        ("联系地址", "住址"),
+        example="杭州市西湖区文三路 1 号",
+        clearable=True,
+    ),
     Column("branch", "Branch", "分行", ("分行代码", "branch code", "网点")),
     Column(
         "relationship_manager",
         "Relationship manager",
         "客户经理",
         ("rm", "manager", "客户经理用户名"),
+        clearable=True,
     ),
     Column("kyc_status", "KYC status", "KYC状态", ("kyc", "尽职调查状态"), example="pending"),
-    Column("kyc_reviewed_at", "KYC reviewed on", "KYC复核日期", ("kyc review date",)),
+    Column(
+        "kyc_reviewed_at", "KYC reviewed on", "KYC复核日期", ("kyc review date",), clearable=True
+    ),
     Column("risk_rating", "Risk rating", "风险等级", ("risk", "风险评级"), example="low"),
-    Column("segment", "Segment", "客户分层", ("细分", "客户细分", "分层")),
-    Column("tags", "Tags", "标签", ("tag",), example="vip"),
+    Column("segment", "Segment", "客户分层", ("细分", "客户细分", "分层"), clearable=True),
+    Column("tags", "Tags", "标签", ("tag",), example="vip", clearable=True),
 )
 
 _CHOICES = {
@@ -326,9 +341,11 @@ def _translate_pydantic(error: dict[str, Any]) -> str:
 def check_row(
     context: Context, number: int, values: dict[str, Any]
 ) -> tuple[Row | None, dict[str, str]]:
-    """Field validation of one row (no database access except cached lookups)."""
+    """Field validation of one row (no database access except cached lookups). Blank cells
+    are not given (an update keeps the stored value); "-" clears a clearable column."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {}
+    values = given_values(values, COLUMNS)
     for name, value in values.items():
         if name in _CHOICES:
             found = _choice(context, name, value, errors)
@@ -440,8 +457,8 @@ def _check_identifiers(
                         "The date of birth does not match the resident ID number."
                     )
                 values["date_of_birth"] = birth_date
-    if identity_kind != IdentityKind.PASSPORT and "identity_country" in values:
-        values["identity_country"] = ""
+    if identity_kind != IdentityKind.PASSPORT:
+        values["identity_country"] = ""  # a country belongs to passports only
     if kind == CustomerKind.ORGANISATION and values.get("date_of_birth") is not None:
         errors["date_of_birth"] = _("An organisation has no date of birth.")
     if values.get("date_of_birth") and values["date_of_birth"] > timezone.localdate():

@@ -22,6 +22,7 @@ from cpms.dataio.columns import (
     CellInvalid,
     Column,
     choice_lookup,
+    given_values,
     normalise_header,
     parse_amount_minor,
     parse_date,
@@ -52,11 +53,18 @@ COLUMNS: tuple[Column, ...] = (
         required=True,
         example="HT-2026-001",
     ),
-    Column("description", "Description", "描述", ("说明", "名称"), example="租赁合同"),
+    Column(
+        "description",
+        "Description",
+        "描述",
+        ("说明", "名称"),
+        example="租赁合同",
+        clearable=True,
+    ),
     Column("value", "Value", "价值", ("金额", "估值", "amount"), example="12000.00"),
     Column("currency", "Currency", "币种", ("货币",), example="CNY"),
     Column("valued_on", "Valuation date", "估值日期", ("valued on",), example="2026-01-31"),
-    Column("location", "Location", "存放地点", ("地点", "位置")),
+    Column("location", "Location", "存放地点", ("地点", "位置"), clearable=True),
 )
 
 
@@ -89,6 +97,7 @@ def check_row(
     lookup: dict[str, str], number: int, values: dict[str, Any]
 ) -> tuple[Row | None, dict[str, str]]:
     errors: dict[str, str] = {}
+    values = given_values(values, COLUMNS)  # blank keeps the stored value, "-" clears
     customer_number = text(values.get("customer_number"))
     if not customer_number:
         errors["customer_number"] = _("This value is required.")
