@@ -1,7 +1,15 @@
 """The `cpms` console script: Django's management entry point with CPMS settings."""
 
+import getpass
 import os
 import sys
+
+
+def operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (containers)
+        return f"uid {os.getuid()}"
 
 
 def main() -> None:
@@ -11,7 +19,10 @@ def main() -> None:
     from cpms.core.context import acting
 
     command = sys.argv[1] if len(sys.argv) > 1 else ""
-    with acting(channel="cli", ip="local", user_agent=f"cpms {command}".strip()):
+    # an operator on the server: the audit trail records the command and the operating-system
+    # account that ran it, whatever `--actor` the command acts as (docs/security.md)
+    agent = f"cpms {command}".strip() + f" (os user {operator()})"
+    with acting(channel="cli", ip="local", user_agent=agent[:400]):
         execute_from_command_line(sys.argv)
 
 

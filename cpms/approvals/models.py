@@ -70,6 +70,16 @@ class ApprovalRequest(models.Model):
         on_delete=models.PROTECT,
         related_name="approval_requests",
     )
+    # the API token the maker submitted through, if any: whoever issued that token may not
+    # decide the request (they could have made it themselves through a service account)
+    maker_token = models.ForeignKey(
+        "users.ApiToken",
+        verbose_name=_("maker's API token"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     payload = models.JSONField(_("payload"), default=dict)
     summary = models.CharField(_("summary"), max_length=500, blank=True)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)

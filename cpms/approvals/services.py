@@ -44,6 +44,7 @@ from cpms.approvals.models import (
 )
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core import context
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ def approval_submit(
             action=action,
             status=ApprovalStatus.PENDING,
             maker=actor,
+            maker_token_id=context.current().token_id,
             payload=clean_payload,
             summary=registry.describe(action, clean_payload),
             object_type=object_type[:64],
@@ -368,6 +370,13 @@ def _check_checker(request: ApprovalRequest, actor: Any) -> None:
         raise NotApprover()
     if request.maker_id == actor.pk:
         raise SelfApproval()
+    if getattr(actor, "is_service_account", False):
+        raise NotApprover(_("A service account cannot approve or reject requests."))
+    if request.maker_token_id is not None and request.maker_token.created_by_id == actor.pk:
+        # the decider issued the token that made the request: they could have made it
+        raise SelfApproval(
+            _("You issued the API token that made this request; someone else must decide it.")
+        )
     code = request.approver_permission
     if code not in BY_CODE or not user_has_permission(actor, code):
         raise NotApprover()

@@ -9,6 +9,7 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from cpms.core.errors import NotFound
+from cpms.core.middleware import client_ip
 from cpms.core.pagination import CursorPagination
 from cpms.users import selectors, services
 from cpms.users.schemas import (
@@ -56,6 +57,9 @@ def token_create(request: HttpRequest, payload: TokenCreateIn) -> Any:
         expires_days=payload.expires_days,
         scopes=payload.scopes,
         via_token=getattr(request, "api_token", None),
+        password=payload.password,
+        code=payload.code,
+        ip=client_ip(request),
     )
     issued.record.token = issued.token
     return Status(201, issued.record)

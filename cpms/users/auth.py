@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer, SessionAuth
 
+from cpms.core import context
 from cpms.core.errors import PermissionDenied
 from cpms.users import services
 from cpms.users.scopes import scopes_allow
@@ -22,6 +23,8 @@ class BearerTokenAuth(HttpBearer):
             return None
         request.user = record.user
         request.api_token = record  # type: ignore[attr-defined]  (read by require_token_scope)
+        # every audit entry of this call names the token (channel "api:<prefix>")
+        context.annotate(channel=f"api:{record.prefix}", token_id=record.pk)
         area = area_of_path(request.path)
         if area is not None:  # every operation is covered, whether or not it checks itself
             require_token_scope(request, area, write=request.method not in SAFE_METHODS)

@@ -36,6 +36,9 @@ class User(AbstractUser):
         blank=True,
         related_name="staff",
     )
+    # An integration's identity, not a person: it cannot sign in to the console, cannot decide
+    # approvals, and is the only kind of user an administrator may issue tokens for.
+    is_service_account = models.BooleanField(_("service account"), default=False)
 
     class Meta:
         verbose_name = _("user")
@@ -65,6 +68,16 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     # "<area>:read" or "<area>:write" (write implies read); area "*" means every area
     scopes = models.JSONField(_("scopes"), default=default_token_scopes)
+    # who issued it: the owner themselves, an administrator for a service account, or nobody
+    # (an operator on the server, `cpms token create`)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("API token")

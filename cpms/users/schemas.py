@@ -45,6 +45,11 @@ class TokenOut(Schema):
     prefix: str
     name: str
     user: str
+    service_account: bool = Field(description="Whether the owner is a service account.")
+    created_by: str | None = Field(
+        description="Who issued it (the owner, or an administrator for a service account); "
+        "null when an operator issued it on the server (`cpms token create`)."
+    )
     scopes: list[str]
     state: str
     created_at: datetime
@@ -55,6 +60,14 @@ class TokenOut(Schema):
     @staticmethod
     def resolve_user(obj: Any) -> str:
         return obj.user.username
+
+    @staticmethod
+    def resolve_service_account(obj: Any) -> bool:
+        return obj.user.is_service_account
+
+    @staticmethod
+    def resolve_created_by(obj: Any) -> str | None:
+        return obj.created_by.username if obj.created_by_id else None
 
     @staticmethod
     def resolve_state(obj: Any) -> str:
@@ -69,7 +82,20 @@ class TokenCreateIn(Schema):
     scopes: list[str] | None = Field(
         None, description='e.g. ["customers:read", "ledger:write"]; default ["*:read"].'
     )
-    user: str | None = Field(None, description="Another user's name (needs tokens.manage).")
+    user: str | None = Field(
+        None,
+        description="A service account's user name (needs tokens.manage); a person's tokens "
+        "are created only by that person.",
+    )
+    password: str | None = Field(
+        None,
+        max_length=4096,
+        description="The caller's own password: creating a token needs a fresh proof of "
+        "presence (not needed by a service account renewing its own token).",
+    )
+    code: str = Field(
+        "", max_length=32, description="The caller's two-factor code (TOTP or recovery code)."
+    )
 
 
 class TokenCreatedOut(TokenOut):

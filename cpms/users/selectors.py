@@ -31,7 +31,7 @@ def staff_list(*, user: User) -> QuerySet[User]:
 
 
 def token_list(*, user: User | None = None) -> QuerySet[ApiToken]:
-    tokens = ApiToken.objects.select_related("user").order_by("-created_at", "-pk")
+    tokens = ApiToken.objects.select_related("user", "created_by").order_by("-created_at", "-pk")
     return tokens if user is None else tokens.filter(user=user)
 
 

@@ -111,6 +111,39 @@ class IssuedToken:
     record: ApiToken
 
 
+class ReauthenticationRequired(PermissionDenied):
+    code = "token.reauthentication_required"
+
+
+def _require_presence(
+    *, actor: User, reauthenticated: bool, password: str | None, code: str, ip: str
+) -> None:
+    """A new credential is issued only to someone who has just proved who they are: a fresh
+    console re-authentication, or the password (and two-factor code) given with the request.
+    Privileged roles must have two-factor sign-in enrolled; a token alone is never enough."""
+    from cpms.users import security
+
+    if security.user_is_privileged(actor) and security.mfa_device(actor) is None:
+        raise ReauthenticationRequired(
+            _("Enrol two-factor sign-in before creating API tokens."),
+            fields={"code": _("Two-factor sign-in is required for your role.")},
+        )
+    if reauthenticated:
+        return
+    if not password:
+        raise ReauthenticationRequired(
+            _("Confirm your password (and two-factor code) to create an API token."),
+            fields={"password": _("This field is required.")},
+        )
+    result = security.reauthenticate(user=actor, password=password, code=code or "", ip=ip)
+    if result.user is None:
+        raise ReauthenticationRequired(
+            _("The password or two-factor code is wrong."),
+            code="token.reauthentication_failed",
+            fields={"password": _("Check the password and the two-factor code.")},
+        )
+
+
 def token_create(
     *,
     actor: User | None,
@@ -119,21 +152,50 @@ def token_create(
     expires_days: int | None = None,
     scopes: Sequence[str] | None = None,
     via_token: ApiToken | None = None,
+    reauthenticated: bool = False,
+    password: str | None = None,
+    code: str = "",
+    ip: str = "",
 ) -> IssuedToken:
     """A new token for `user`, printed once. `scopes` default to ["*:read"] (read everywhere);
-    see `users.scopes` for the grammar. A person needs `tokens.manage` to create a token for
-    someone else, and a token (`via_token`) can never mint one with scopes it lacks itself."""
-    scopes = scopes_normalise(scopes)
-    if actor is not None and actor.pk != user.pk:
-        from cpms.access.checks import require_permission
+    see `users.scopes` for the grammar.
 
-        require_permission(actor, "tokens.manage")
+    Nobody obtains a credential that acts as another person: a person creates tokens only for
+    themselves, after proving their presence (`reauthenticated` by the console, or `password`
+    and `code` checked here); an administrator with `tokens.manage` may create tokens for a
+    *service account* (never for a person). A token (`via_token`) can never mint one with scopes
+    it lacks itself. `actor=None` is an operator on the server (`cpms token create`), audited as
+    such through the CLI channel (docs/security.md)."""
+    scopes = scopes_normalise(scopes)
     if via_token is not None and not scopes_cover(via_token.scopes, scopes):
         raise PermissionDenied(
             _("A token cannot create a token with scopes it does not have itself."),
             code="token.scope_insufficient",
             fields={"scopes": scopes, "token_scopes": list(via_token.scopes)},
         )
+    if actor is not None:
+        if actor.pk != user.pk:
+            from cpms.access.checks import require_permission
+
+            if not actor.is_service_account:
+                require_permission(actor, "tokens.manage")
+            if actor.is_service_account or not user.is_service_account:
+                raise PermissionDenied(
+                    _(
+                        "A token acts as its owner: each person creates their own tokens. "
+                        "Tokens for integrations belong to service accounts."
+                    ),
+                    code="token.other_person",
+                    fields={"user": _("Not a service account.")},
+                )
+        if not actor.is_service_account:  # it has no password; it renews through its token
+            _require_presence(
+                actor=actor,
+                reauthenticated=reauthenticated,
+                password=password,
+                code=code,
+                ip=ip,
+            )
     if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(
             fields={
@@ -155,6 +217,7 @@ def token_create(
             created_at=now,
             expires_at=now + timedelta(days=expires_days) if expires_days else None,
             scopes=scopes,
+            created_by=actor,
         )
         audit_record(
             actor=actor,
@@ -163,13 +226,50 @@ def token_create(
             object_id=record.pk,
             after={
                 "user": user.username,
+                "service_account": user.is_service_account,
                 "prefix": prefix,
                 "name": name,
                 "expires_at": record.expires_at.isoformat() if record.expires_at else None,
                 "scopes": scopes,
+                "created_by": actor.username if actor is not None else None,
             },
         )
     return IssuedToken(token=token, record=record)
+
+
+def service_account_create(
+    *,
+    actor: User | None,
+    username: str,
+    display_name: str = "",
+    roles: Sequence[str] = (),
+    branch: Branch | None = None,
+) -> User:
+    """A user for an integration: no password (it cannot sign in), never an approver. Tokens
+    for it are created by an administrator with `tokens.manage`."""
+    if Role.ADMINISTRATOR.value in roles:
+        raise ValidationFailed(fields={"roles": _("A service account cannot be an administrator.")})
+    with transaction.atomic():
+        user = user_create(
+            actor=actor,
+            username=username,
+            password=secrets.token_urlsafe(32),
+            display_name=display_name,
+            roles=list(roles),
+            branch=branch,
+        )
+        user.set_unusable_password()
+        user.is_service_account = True
+        user.save(update_fields=["password", "is_service_account"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.USER_UPDATED,
+            object_type="user",
+            object_id=user.pk,
+            before={"is_service_account": False},
+            after={"is_service_account": True, "password": "unusable"},
+        )
+    return user
 
 
 def token_revoke(*, actor: User | None, prefix: str) -> ApiToken:

@@ -307,8 +307,12 @@ def token_create(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             expires_days=form.cleaned_data["expires_days"],
             scopes=form.cleaned_data["scopes"],
+            reauthenticated=True,  # require_recent_authentication above
         )
     except CpmsError as exc:
+        if exc.code.startswith("token.reauthentication"):
+            form.add_error(None, exc.message)
+            return _token_page(request, form)
         for field, message in exc.fields.items():
             form.add_error(field if field in form.fields else None, message)
         return _token_page(request, form)

@@ -15,6 +15,7 @@ from cpms.users.auth import TokenScopeInsufficient, require_token_scope
 from cpms.users.models import ApiToken
 from cpms.users.scopes import scopes_allow, scopes_cover, scopes_normalise
 from cpms.users.sessions import mark_authenticated
+from tests.conftest import PASSWORD
 from tests.users.conftest import actions_since, audit_mark
 
 
@@ -105,7 +106,7 @@ def test_tokens_api__list_create_revoke_own(staff, token_for):
     mark = audit_mark()
     response = client.post(
         "/api/v1/tokens",
-        {"name": "ci", "expires_days": 30, "scopes": ["customers:read"]},
+        {"name": "ci", "expires_days": 30, "scopes": ["customers:read"], "password": PASSWORD},
         content_type="application/json",
     )
     assert response.status_code == 201
@@ -130,7 +131,7 @@ def test_tokens_api__list_create_revoke_own(staff, token_for):
     assert response.status_code == 200
     assert response.json()["state"] == "revoked"
     assert new_client.get("/api/v1/me").status_code == 401
-    assert actions_since(mark) == ["token.created", "token.revoked"]
+    assert actions_since(mark) == ["auth.reauthenticated", "token.created", "token.revoked"]
 
 
 @pytest.mark.django_db

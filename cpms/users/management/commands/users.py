@@ -1,4 +1,7 @@
-"""`cpms users unlock NAME`: lift a sign-in lockout (recorded as `auth.unlocked`)."""
+"""`cpms users unlock NAME` (lift a sign-in lockout, recorded as `auth.unlocked`) and
+`cpms users service-account NAME --role ROLE [--branch CODE]` (a user for an integration: no
+password, never an approver; its tokens come from `cpms token create --user NAME` or from an
+administrator's `POST /api/v1/tokens {"user": NAME, ...}`)."""
 
 from __future__ import annotations
 
@@ -7,24 +10,55 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cpms.core.errors import CpmsError
-from cpms.users import security
-from cpms.users.models import User
+from cpms.users import security, services
+from cpms.users.models import Branch, User
 
 
 class Command(BaseCommand):
-    help = "Account administration: unlock a locked account."
+    help = "Account administration: unlock a locked account; create a service account."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
         unlock = actions.add_parser("unlock", help="Lift the sign-in lockout of a user.")
         unlock.add_argument("username", help="The user name to unlock.")
+        service = actions.add_parser(
+            "service-account", help="Create a service account for an integration."
+        )
+        service.add_argument("username", help="The new account's user name.")
+        service.add_argument("--display-name", default="", help="What the integration is.")
+        service.add_argument(
+            "--role", action="append", dest="roles", default=[], help="Repeatable role code."
+        )
+        service.add_argument("--branch", default=None, help="Branch code (for branch scope).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, "_" + options["action"].replace("-", "_"))(options)
+        except CpmsError as exc:
+            details = "; ".join(f"{key}: {value}" for key, value in exc.fields.items())
+            raise CommandError(f"{exc.message} {details}".strip()) from exc
+
+    def _unlock(self, options: dict[str, Any]) -> None:
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"No user named {options['username']!r}.")
-        try:
-            security.account_unlock(actor=None, user=user)
-        except CpmsError as exc:
-            raise CommandError(exc.message) from exc
+        security.account_unlock(actor=None, user=user)
         self.stdout.write(f"Unlocked {user.username}.")
+
+    def _service_account(self, options: dict[str, Any]) -> None:
+        branch = None
+        if options["branch"]:
+            branch = Branch.objects.filter(code=options["branch"]).first()
+            if branch is None:
+                raise CommandError(f"No branch with the code {options['branch']!r}.")
+        user = services.service_account_create(
+            actor=None,
+            username=options["username"],
+            display_name=options["display_name"],
+            roles=options["roles"],
+            branch=branch,
+        )
+        self.stdout.write(
+            f"Service account {user.username} created (roles: {', '.join(options['roles'])}). "
+            f"Issue its token with: cpms token create --user {user.username} --scope AREA:write"
+        )
