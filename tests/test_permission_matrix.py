@@ -22,7 +22,17 @@ from cpms.config.api import api
 from cpms.users import services as user_services
 from cpms.users.choices import Role as DefaultRole
 from cpms.users.models import ApiToken, User
-from tests.permission_rules import ACCESS_READ, AUTH, INBOX, MAKER, PUBLIC, STAFF, Rule
+from tests.permission_rules import (
+    ACCESS_READ,
+    AUTH,
+    INBOX,
+    MAKER,
+    PUBLIC,
+    STAFF,
+    Probe,
+    Rule,
+    missing_like,
+)
 
 CONSOLE: dict[str, Rule] = {
     "console:login": Rule(PUBLIC, skip="sign-in flow: tests/users"),
@@ -167,10 +177,12 @@ def _extensions() -> list:
 
 
 EXTENSIONS = _extensions()
+PROBES: list[Probe] = []
 for _ext in EXTENSIONS:
     CONSOLE.update(getattr(_ext, "CONSOLE", {}))
     API.update(getattr(_ext, "API", {}))
     WRITE_BODIES.update(getattr(_ext, "WRITE_BODIES", {}))
+    PROBES.extend(getattr(_ext, "PROBES", []))
 
 
 def console_url_names() -> set[str]:
@@ -294,23 +306,41 @@ def console_kwargs(name: str, world: dict) -> dict:
     }.get(name, {})
 
 
-def api_path(path: str, world: dict) -> str:
+BASE_PLACEHOLDERS = {
+    "{branch_id}": lambda world: str(world["branch"].pk),
+    "{code}": lambda world: world["role"].code,
+    "{grant_id}": lambda world: str(world["grant"].pk),
+    "{conflict_id}": lambda world: str(world["conflict"].pk),
+    "{request_id}": lambda world: str(world["request"].pk),
+    "{action}": lambda world: "access.role_grant",
+    "{entry_id}": lambda world: str(world["entry"].pk),
+    "{prefix}": lambda world: "00000000",
+    "{customer_id}": lambda world: str(world["customer"].pk),
+    "{consent_id}": lambda world: str(world["consent"].pk),
+}
+
+
+def api_values(path: str, world: dict) -> dict[str, str]:
+    """The value of every placeholder in `path` (the apps' declarations first)."""
+    values: dict[str, str] = {}
     for extension in EXTENSIONS:
         for placeholder, value in getattr(extension, "PLACEHOLDERS", {}).items():
-            if placeholder in path:
-                path = path.replace(placeholder, value(world))
-    return (
-        path.replace("{branch_id}", str(world["branch"].pk))
-        .replace("{code}", world["role"].code)
-        .replace("{grant_id}", str(world["grant"].pk))
-        .replace("{conflict_id}", str(world["conflict"].pk))
-        .replace("{request_id}", str(world["request"].pk))
-        .replace("{action}", "access.role_grant")
-        .replace("{entry_id}", str(world["entry"].pk))
-        .replace("{prefix}", "00000000")
-        .replace("{customer_id}", str(world["customer"].pk))
-        .replace("{consent_id}", str(world["consent"].pk))
-    )
+            if placeholder in path and placeholder not in values:
+                values[placeholder] = value(world)
+    for placeholder, value in BASE_PLACEHOLDERS.items():
+        if placeholder in path and placeholder not in values:
+            values[placeholder] = value(world)
+    return values
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        path = path.replace(placeholder, str(value))
+    return path
+
+
+def api_path(path: str, world: dict) -> str:
+    return fill(path, api_values(path, world))
 
 
 def state(world: dict) -> tuple:
@@ -422,3 +452,186 @@ def test_matrix__declarations_name_real_permissions():
             declared |= {code for code in rule.who if code != MAKER}
     assert sorted(code for code in declared if code not in BY_CODE) == []
     assert all(re.match(r"^[a-z]+\.[a-z_]+$", code) for code in declared)
+
+
+# ------------------------------------------------------------------------ out of scope
+
+
+def _far_staff(world: dict) -> dict[str, User]:
+    """One member of staff of the far branch per default staff role (the out_of_branch
+    persona is the finance officer)."""
+    far = world["users"]["out_of_branch"].branch
+    staff = {DefaultRole.FINANCE_OFFICER: world["users"]["out_of_branch"]}
+    for role in DefaultRole.values:
+        if role not in staff and role != DefaultRole.CUSTOMER:
+            staff[role] = user_services.user_create(
+                actor=None, username=f"far-{role}", password="x" * 12, roles=[role], branch=far
+            )
+    return staff
+
+
+def _out_of_scope_for(rule: Rule, persona: str, user: User, world: dict) -> bool:
+    """The user holds the rule's permission, but not for every branch: the world's rows (in
+    the near branch, assigned to its relationship manager) are outside the user's scope."""
+    from cpms.access.checks import forget, has_scope_all
+
+    if not rule.allows(persona, user, world) or not isinstance(rule.who, tuple):
+        return False
+    forget(user)
+    return not any(has_scope_all(user, code) for code in rule.who if code != MAKER)
+
+
+def _normalised(text: str, sent: list) -> str:
+    """`text` with each value the caller sent (an id it chose) written as <sent>."""
+    for value in sorted({str(value) for value in sent}, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.:\[-]){re.escape(value)}(?![\w.:-])", "<sent>", text)
+    return text
+
+
+def _api_reply(response, sent: list) -> tuple[int, str]:
+    if not response.content:
+        return response.status_code, ""
+    try:
+        body = __import__("json").dumps(response.json(), ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        body = "<not JSON>"
+    return response.status_code, _normalised(body, sent)
+
+
+_VISIBLE = re.compile(
+    r'<p class="(?:form-error|message)[^"]*"[^>]*>(.*?)</p>'
+    r'|<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>'
+    r'|<article class="error-page">(.*?)</footer>',
+    flags=re.S,
+)
+
+
+def _visible_errors(response) -> str:
+    """The error text a person sees: field and form errors, messages, the error page (without
+    its request id)."""
+    if "html" not in response.get("Content-Type", ""):
+        return ""
+    parts = ["".join(groups) for groups in _VISIBLE.findall(response.content.decode())]
+    text = re.sub(r"<small>.*?</small>", "", " ".join(parts), flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split())
+
+
+def _console_reply(client: Client, response, sent: list) -> tuple:
+    location = response.get("Location", "")
+    if response.status_code == 302 and "/accounts/login/" not in location:
+        followed = client.get(location)  # the message lands on the next page
+        return (
+            302,
+            _normalised(location, sent),
+            followed.status_code,
+            _normalised(_visible_errors(followed), sent),
+        )
+    return (
+        response.status_code,
+        _normalised(location, sent),
+        _normalised(_visible_errors(response), sent),
+    )
+
+
+def _missing_kwargs(kwargs: dict) -> dict:
+    return {
+        key: missing_like(value) if isinstance(value, int) else value
+        for key, value in kwargs.items()
+    }
+
+
+def _differs(label: str, real: tuple, missing: tuple) -> str | None:
+    """Why the reply for an out-of-scope row betrays it (None: it reads as missing)."""
+    if real[0] < 400 and real[0] != 302:
+        return f"{label}: the out-of-scope row answered {real[0]}"
+    if real != missing:
+        return f"{label}:\n  out of scope {real}\n  missing      {missing}"
+    return None
+
+
+def _console_checks(persona: str, user: User, world: dict) -> list[tuple]:
+    checks = []
+    for name, rule in sorted(CONSOLE.items()):
+        if rule.skip or not rule.scoped or not _out_of_scope_for(rule, persona, user, world):
+            continue
+        kwargs = console_kwargs(name, world)
+        absent = _missing_kwargs(kwargs)
+        sent = [v for v in [*kwargs.values(), *absent.values()] if isinstance(v, int)]
+        urls = [reverse(name, kwargs=values) for values in (kwargs, absent)]
+        checks.append((name, rule.method, urls, sent))
+    return checks
+
+
+def _api_checks(persona: str, user: User, world: dict) -> list[tuple]:
+    checks = []
+    for (method, path), rule in sorted(API.items()):
+        if rule.skip or not rule.scoped or not _out_of_scope_for(rule, persona, user, world):
+            continue
+        values = api_values(path, world)
+        absent = {key: missing_like(value) for key, value in values.items()}
+        body = WRITE_BODIES.get(path, {})
+        requests = [(fill(path, values), body), (fill(path, absent), body)]
+        checks.append((f"{method} {path}", method, requests, [*values.values(), *absent.values()]))
+    for probe in PROBES:
+        method, path = probe.operation
+        if not _out_of_scope_for(API[probe.operation], persona, user, world):
+            continue
+        target = probe.target(world)
+        missing = probe.missing(world) if probe.missing else missing_like(target)
+        template = probe.path or path
+        requests = [
+            (
+                api_path(template.replace("{ref}", str(ref)), world),
+                probe.body(world, ref) if probe.body else {},
+            )
+            for ref in (target, missing)
+        ]
+        checks.append((f"probe {method} {template}", method, requests, [target, missing]))
+    return checks
+
+
+def test_matrix__out_of_scope_looks_missing(world, token_for, settings):
+    """Every page and operation that takes an id (and every probe naming a row in its body or
+    query) answers a member of staff of another branch exactly as it answers a missing id, and
+    changes nothing."""
+    import json
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    failures: list[str] = []
+    compared = 0
+    for persona, user in _far_staff(world).items():
+        console = Client()
+        console.force_login(user)
+        for name, method, urls, sent in _console_checks(persona, user, world):
+            before = state(world)
+            replies = [
+                _console_reply(
+                    console,
+                    console.get(url) if method == "GET" else console.post(url, {"reason": "m"}),
+                    sent,
+                )
+                for url in urls
+            ]
+            if state(world) != before:
+                failures.append(f"{persona} {name}: out of scope but changed state")
+            failures.append(_differs(f"{persona} {name}", *replies) or "")
+            compared += 1
+        token = token_for(user, scopes=["*:write"])
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        for label, method, requests, sent in _api_checks(persona, user, world):
+            before = state(world)
+            replies = [
+                _api_reply(
+                    client.generic(
+                        method, url, data=json.dumps(body), content_type="application/json"
+                    ),
+                    sent,
+                )
+                for url, body in requests
+            ]
+            if state(world) != before:
+                failures.append(f"{persona} {label}: out of scope but changed state")
+            failures.append(_differs(f"{persona} {label}", *replies) or "")
+            compared += 1
+    assert [failure for failure in failures if failure] == []
+    assert compared > 50  # the comparison ran: far staff hold the scoped permissions

@@ -16,7 +16,7 @@ from cpms.custody.models import (
     StocktakeLine,
 )
 from cpms.notifications.models import Notification
-from tests.permission_rules import Rule
+from tests.permission_rules import Probe, Rule
 
 VIEW = ("holdings.view",)
 OPERATE = ("custody.operate",)
@@ -188,3 +188,18 @@ def state(world: dict) -> tuple:
         tuple(StocktakeLine.objects.order_by("pk").values_list("result", flat=True)),
         Notification.objects.count(),
     )
+
+
+# an item taken into custody for, and an incident on an item of, the world's customer
+PROBES = [
+    Probe(
+        ("POST", f"{P}/items"),
+        lambda world: world["customer"].pk,
+        lambda world, ref: {**WRITE_BODIES[f"{P}/items"], "customer_id": ref},
+    ),
+    Probe(
+        ("POST", f"{P}/incidents"),
+        lambda world: world["custody"]["item"].pk,
+        lambda world, ref: {**WRITE_BODIES[f"{P}/incidents"], "item_id": ref},
+    ),
+]

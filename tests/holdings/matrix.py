@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from tests.permission_rules import Rule
+from tests.permission_rules import Probe, Rule
 
 VIEW = ("holdings.view",)
 MANAGE = ("holdings.manage",)
@@ -134,3 +134,13 @@ def state(world: dict) -> tuple:
         LoanInstalment.objects.count(),
         (holding.status, holding.description, holding.value_minor),
     )
+
+
+# a new property item for the world's customer (out of the far branch's scope)
+PROBES = [
+    Probe(
+        ("POST", f"{BASE}/"),
+        lambda world: world["customer"].pk,
+        lambda world, ref: {"customer_id": ref, "kind": "contract", "identifier": "PROBE-1"},
+    )
+]

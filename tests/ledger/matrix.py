@@ -4,7 +4,7 @@ ledger.close; the world's customer accounts are out of the far-branch persona's 
 
 from __future__ import annotations
 
-from tests.permission_rules import Rule
+from tests.permission_rules import Probe, Rule
 
 VIEW = ("ledger.view",)
 POST = ("ledger.post",)
@@ -130,3 +130,38 @@ def state(world: dict) -> tuple:
             )
         ),
     )
+
+
+def _transfer(side: str):
+    other = "credit_account" if side == "debit_account" else "debit_account"
+    return lambda world, ref: {side: str(ref), other: "INT:FEES:CNY", "amount_minor": 1}
+
+
+_CASH_ID = lambda world: world["ledger_cash"].pk  # noqa: E731
+_CASH_CODE = lambda world: world["ledger_cash"].code  # noqa: E731
+# the world's customer account named in bodies and query strings, by id and by code
+PROBES = [
+    Probe(("POST", f"{_ROOT}/transfers"), _CASH_ID, _transfer("debit_account")),
+    Probe(("POST", f"{_ROOT}/transfers"), _CASH_ID, _transfer("credit_account")),
+    Probe(("POST", f"{_ROOT}/transfers"), _CASH_CODE, _transfer("credit_account")),
+    Probe(
+        ("POST", f"{_ROOT}/transfers"),
+        _CASH_ID,
+        lambda world, ref: {"transfers": [_transfer("debit_account")(world, ref)] * 2},
+    ),
+    Probe(("GET", f"{_ROOT}/transfers"), _CASH_ID, path=f"{_ROOT}/transfers?account={{ref}}"),
+    Probe(("GET", f"{_ROOT}/transfers"), _CASH_CODE, path=f"{_ROOT}/transfers?account={{ref}}"),
+    Probe(
+        ("GET", f"{_ROOT}/accounts/{{account_ref}}"), _CASH_CODE, path=f"{_ROOT}/accounts/{{ref}}"
+    ),
+    Probe(
+        ("GET", f"{_ROOT}/accounts/{{account_ref}}/statement"),
+        _CASH_CODE,
+        path=f"{_ROOT}/accounts/{{ref}}/statement?format=xlsx",
+    ),
+    Probe(
+        ("POST", f"{_ROOT}/accounts"),
+        lambda world: world["customer"].pk,
+        lambda world, ref: {"purpose": "customer_points", "asset": "PTS", "customer_id": ref},
+    ),
+]

@@ -6,7 +6,7 @@ import datetime
 
 from django.utils import timezone
 
-from tests.permission_rules import Rule
+from tests.permission_rules import Probe, Rule
 
 VIEW = ("retail.view",)
 MANAGE = ("retail.manage",)
@@ -79,3 +79,13 @@ def state(world: dict) -> tuple:
         PurchaseReturn.objects.count(),
         PurchaseReturnLine.objects.count(),
     )
+
+
+# a purchase recorded for the world's customer (out of the far branch's scope)
+PROBES = [
+    Probe(
+        ("POST", "/api/v1/purchases/"),
+        lambda world: world["customer"].pk,
+        lambda world, ref: {**WRITE_BODIES["/api/v1/purchases/"], "customer_id": ref},
+    )
+]
