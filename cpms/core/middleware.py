@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 from cpms.core import context
@@ -168,7 +169,17 @@ class NulCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        field = _first_nul_field(request)
+        try:
+            field = _first_nul_field(request)
+        except MultiPartParserError:
+            # a malformed multipart body (no boundary, cut short): refused here, in the error
+            # shape, instead of a logged traceback in whatever reads the form next
+            message = _("The multipart form body could not be read.")
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    error_body("bad_request", message, {"request": message}), status=400
+                )
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
         if field is None:
             return self.get_response(request)
         message = _("Text must not contain NUL characters (\\x00).")

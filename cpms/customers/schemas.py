@@ -29,8 +29,12 @@ def _clean_tags(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError("give the tags as a list of text, or as text separated by commas")
     tags: list[str] = []
     for item in value:
+        if not isinstance(item, str | int):
+            raise ValueError("each tag is text")
         tag = str(item).strip()
         if not tag:
             continue

@@ -315,3 +315,32 @@ def test_me__response_matches_its_documented_schema(staff, token_for, staff_clie
     for role in body["roles"]:
         assert set(role_schema["required"]) <= set(role)
         assert set(role) <= set(role_schema["properties"])
+
+
+# ------------------------------------------------------------------ bodies of the wrong type
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tags", [False, 7, {"a": 1}, [["nested"]]])
+def test_patch__body_value_of_the_wrong_type_is_422(staff, token_for, tags):
+    from cpms.customers.services import customer_register
+    from tests.customers.conftest import individual
+
+    customer = customer_register(actor=staff, data=individual(relationship_manager_id=staff.pk))
+    client = bearer(token_for(staff, scopes=["*:write"]))
+    entries = AuditEntry.objects.count()
+    response = client.patch(
+        f"/api/v1/customers/{customer.pk}", {"tags": tags}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["tags"]
+    assert AuditEntry.objects.count() == entries
+
+
+@pytest.mark.django_db
+def test_multipart_without_boundary__400_in_the_error_shape(staff, token_for):
+    response = bearer(token_for(staff, scopes=["*:write"])).post(
+        "/api/v1/documents/", b"--x\r\n", content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"

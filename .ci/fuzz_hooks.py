@@ -1,0 +1,30 @@
+"""Schemathesis hooks for `.ci/fuzz`: every error CPMS answers under /api/ is in the one error
+shape, `{"error": {"code": str, "message": str, "fields": {...}}}`, whatever its status."""
+
+from __future__ import annotations
+
+import json
+
+import schemathesis
+
+
+@schemathesis.check
+def cpms_error_shape(ctx, response, case):
+    if response.status_code < 400:
+        return None
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise AssertionError(f"{response.status_code} error is not JSON") from exc
+    error = body.get("error") if isinstance(body, dict) else None
+    if (
+        not isinstance(body, dict)
+        or set(body) != {"error"}
+        or not isinstance(error, dict)
+        or set(error) != {"code", "message", "fields"}
+        or not isinstance(error["code"], str)
+        or not isinstance(error["message"], str)
+        or not isinstance(error["fields"], dict)
+    ):
+        raise AssertionError(f"{response.status_code} error is not in the CPMS error shape")
+    return None
