@@ -52,6 +52,8 @@ def check(proof, public_key_hex=None):
     if hashlib.sha256(canonical).hexdigest() != entry["entry_hash"]:
         return "the entry's content does not match its hash"
     index, size = proof["leaf_index"], proof["tree_size"]
+    if not 0 <= index < size:
+        return "leaf index outside the tree"
     data = struct.pack(">QQ", index, entry["id"]) + bytes.fromhex(entry["entry_hash"])
     leaf = hashlib.sha256(b"\x00" + data).digest()
     path = [bytes.fromhex(value) for value in proof["audit_path"]]
@@ -65,8 +67,8 @@ def check(proof, public_key_hex=None):
     message = "cpms audit checkpoint v1\n{}\n{}\n{}\n".format(
         checkpoint["tree_size"], checkpoint["root_hash"], checkpoint["time"]
     ).encode()
-    key = bytes.fromhex(public_key_hex or proof["public_key"])
     try:
+        key = bytes.fromhex(public_key_hex or proof["public_key"])
         Ed25519PublicKey.from_public_bytes(key).verify(
             bytes.fromhex(checkpoint["signature"]), message
         )

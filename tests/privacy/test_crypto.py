@@ -213,3 +213,155 @@ def test_normalisers__different_values_stay_different():
     assert crypto.normalise_phone("13812345678") != crypto.normalise_phone("13812345679")
     assert crypto.normalise_name("张三") != crypto.normalise_name("张山")
     assert crypto.normalise_email("a@example.com") != crypto.normalise_email("b@example.com")
+
+
+# --- issue 20 items 2 and 4: nonces across fork, and refusals ----------------------------------
+
+
+def test_nonce_pool__nonces_are_consecutive_12_byte_slices_of_one_draw():
+    pool = crypto._NoncePool()
+    buffer = pool._state[0]
+
+    taken = [pool.take() for _ in range(pool.BATCH)]
+
+    assert len(buffer) == 12 * pool.BATCH
+    assert b"".join(taken) == buffer
+    refill = pool.take()
+    assert pool._state[0] is not buffer and refill == pool._state[0][:12]
+
+
+def test_nonce_pool__reset_discards_the_current_draw():
+    pool = crypto._NoncePool()
+    before = pool._state[0]
+    pool.reset()
+    assert pool._state[0] != before and pool.take() == pool._state[0][:12]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_new_nonce__forked_child_never_repeats_a_parent_nonce():
+    # given: the parent has a live draw (the child would inherit it without the fork hook)
+    crypto.new_nonce()
+    read_end, write_end = os.pipe()
+    # when
+    pid = os.fork()
+    if pid == 0:  # the child: report 200 nonces and leave without running any cleanup
+        try:
+            os.close(read_end)
+            os.write(write_end, b"".join(crypto.new_nonce() for _ in range(200)))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    received = b""
+    while chunk := os.read(read_end, 65536):
+        received += chunk
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    parent = {crypto.new_nonce() for _ in range(200)}
+    # then
+    child = {received[start : start + 12] for start in range(0, len(received), 12)}
+    assert (len(received), len(child)) == (200 * 12, 200)
+    assert not child & parent
+
+
+@pytest.mark.parametrize("size", [0, 16, 24, 31, 33, 64])
+def test_field_cipher__refuses_keys_that_are_not_32_bytes(size):
+    # AES-GCM itself accepts 16 and 24 bytes: only the module's check keeps AES-256
+    with pytest.raises(ValueError, match="AES-256 needs a 32-byte key"):
+        crypto.FieldCipher("k1", bytes(size))
+
+
+@pytest.mark.parametrize("key_id", ["", "a" * 33, "K1", "k-1", "k.1", "k 1", "键"])
+def test_field_cipher__refuses_malformed_key_ids(key_id):
+    with pytest.raises(ValueError, match=r"key id must be 1-32 characters of \[0-9a-z\]"):
+        crypto.FieldCipher(key_id, KEY)
+
+
+@pytest.mark.parametrize("key_id", ["k", "0", "a" * 32, "z9"])
+def test_field_cipher__accepts_well_formed_key_ids(key_id):
+    assert crypto.FieldCipher(key_id, KEY).key_id == key_id
+
+
+@pytest.mark.parametrize("size", [0, 16, 24, 31, 33, 64])
+def test_derive_key__refuses_a_root_that_is_not_32_bytes(size):
+    with pytest.raises(ValueError, match="root key must be 32 bytes"):
+        crypto.derive_key(bytes(size), "blind-index|t.c")
+
+
+@pytest.mark.parametrize(("table", "column"), [("a|b", "c"), ("a", "b|c"), ("|", "|")])
+def test_associated_data__refuses_a_separator_in_table_or_column(table, column):
+    with pytest.raises(ValueError, match=r"table and column names cannot contain '\|'"):
+        crypto.associated_data(table, column, 1)
+
+
+def test_associated_data__row_key_is_the_last_part():
+    assert crypto.associated_data("t", "c", "a|b") == b"cpms/v1|t|c|a|b"
+
+
+@pytest.mark.parametrize("size", [0, 1, 15])
+def test_blind_index__refuses_keys_shorter_than_16_bytes(size):
+    with pytest.raises(ValueError, match="blind index key too short"):
+        crypto.BlindIndex(bytes(size))
+
+
+@pytest.mark.parametrize("size", [16, 32, 63, 64, 65, 100])
+def test_blind_index__is_rfc2104_hmac_for_every_key_length(size):
+    # keys up to the 64-byte block are padded, longer ones hashed first (RFC 2104)
+    key = bytes(range(size))
+    index = crypto.BlindIndex(key)
+
+    expected = hmac.new(key, " x ".strip().encode(), hashlib.sha256).hexdigest()
+    assert index(" x ") == index.raw("x") == expected
+    assert repr(index) == "<BlindIndex>"
+
+
+def test_decrypt__with_a_resolver_function():
+    token = cipher("k1").encrypt(b"\x00bytes", AAD)
+
+    assert crypto.decrypt(lambda key_id: cipher(key_id), token, AAD) == b"\x00bytes"
+    with pytest.raises(crypto.UnknownKey) as raised:
+        crypto.decrypt(lambda key_id: None, token, AAD)
+    assert (raised.value.key_id, str(raised.value)) == ("k1", "no key with id 'k1'")
+    assert crypto.encrypt(cipher(), "x", AAD).startswith("v1.k1.")
+
+
+def test_decrypt__shortest_well_formed_value_is_a_refused_tag_not_a_format_error():
+    too_short = "v1.k1." + binascii.b2a_base64(bytes(27), newline=False).decode()
+    shortest = "v1.k1." + binascii.b2a_base64(bytes(28), newline=False).decode()
+
+    with pytest.raises(crypto.MalformedCiphertext, match="ciphertext is too short"):
+        cipher().decrypt(too_short, AAD)
+    with pytest.raises(crypto.DecryptionFailed, match="the value does not authenticate"):
+        cipher().decrypt(shortest, AAD)
+
+
+def test_malformed_ciphertext__messages():
+    with pytest.raises(crypto.MalformedCiphertext, match="not a CPMS v1 ciphertext"):
+        crypto.token_key_id("v1.k1")
+    with pytest.raises(crypto.MalformedCiphertext, match="ciphertext is not base64"):
+        crypto.token_key_id("v1.k1.@@@@")
+    with pytest.raises(crypto.MalformedCiphertext, match="ciphertext is not base64"):
+        crypto.token_key_id("v1.k1.AAAA\n")
+
+
+def test_cipher_for__is_cached_and_new_key_is_32_random_bytes():
+    assert crypto.cipher_for("k1", KEY) is crypto.cipher_for("k1", KEY)
+    first, second = crypto.new_key(), crypto.new_key()
+    assert (len(first), len(second), first != second) == (32, 32, True)
+    assert len(crypto.new_nonce()) == 12
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "normalised"),
+    [
+        ("identity", "e12345678", "E12345678"),
+        ("identity", "Ｅ１２３ ４５６７８", "E12345678"),
+        ("email", "A@B.CN", "a@b.cn"),
+        ("email", " Ａ@b.cn ", "a@b.cn"),
+        ("bank_account", "6222021234561234", "6222021234561234"),
+        ("bank_account", "６２２２ ０２１２", "62220212"),
+        ("text", "  ｔｅｘｔ  ", "text"),
+        ("text", "plain", "plain"),
+    ],
+)
+def test_normalisers__fast_and_folded_paths(kind, value, normalised):
+    assert crypto.NORMALISERS[kind](value) == normalised
