@@ -58,6 +58,7 @@ class Config:
     email_from: str = "CPMS <cpms@localhost>"
     upload_max_bytes: int = 20 * 1024 * 1024
     incident_notify_hours: int = 24
+    audit_witness_file: Path | None = None
     trusted_proxies: list[str] = field(default_factory=list)
 
     @property
@@ -247,6 +248,7 @@ def load(environ: Mapping[str, str]) -> Config:
         email_from=environ.get("CPMS_EMAIL_FROM", "").strip() or "CPMS <cpms@localhost>",
         upload_max_bytes=parse_upload_limit(environ),
         incident_notify_hours=parse_incident_notify_hours(environ),
+        audit_witness_file=parse_audit_witness_file(environ, data_dir=data_dir),
         trusted_proxies=parse_trusted_proxies(environ),
     )
 
@@ -282,6 +284,15 @@ def parse_trusted_proxies(environ: Mapping[str, str]) -> list[str]:
                 "(e.g. 10.0.0.5 or 10.0.0.0/24)."
             ) from None
     return networks
+
+
+def parse_audit_witness_file(environ: Mapping[str, str], *, data_dir: Path) -> Path | None:
+    """CPMS_AUDIT_WITNESS_FILE: the file every new audit checkpoint is appended to (relative
+    paths are under CPMS_DATA_DIR); unset means no witness (docs/audit.md)."""
+    raw = environ.get("CPMS_AUDIT_WITNESS_FILE", "").strip()
+    if not raw:
+        return None
+    return (data_dir / Path(raw).expanduser()).resolve()
 
 
 def parse_upload_limit(environ: Mapping[str, str]) -> int:

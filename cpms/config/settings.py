@@ -145,6 +145,7 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 CPMS_UPLOAD_MAX_BYTES = CONFIG.upload_max_bytes
 CPMS_INCIDENT_NOTIFY_HOURS = CONFIG.incident_notify_hours
+CPMS_AUDIT_WITNESS_FILE = CONFIG.audit_witness_file  # docs/audit.md, "The external witness"
 CPMS_TRUSTED_PROXIES = CONFIG.trusted_proxies  # X-Forwarded-For is read only from these
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.upload_max_bytes + 1024 * 1024
 

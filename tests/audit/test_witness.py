@@ -270,3 +270,27 @@ def test_checkpoint_write__witness_is_written_once_per_commit(
         services.audit_seal(settle_seconds=0, checkpoint="force")
         services.audit_seal(settle_seconds=0, checkpoint="auto")  # not grown: none
     assert len(witness_file.read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, None), ("", None), ("  ", None), ("witness.jsonl", "DATA/witness.jsonl")],
+)
+def test_env__audit_witness_file_setting(tmp_path, raw, expected):
+    from cpms.config import env
+
+    environ = {"CPMS_DEBUG": "1", "CPMS_DATA_DIR": str(tmp_path)}
+    if raw is not None:
+        environ["CPMS_AUDIT_WITNESS_FILE"] = raw
+    config = env.load(environ)
+    wanted = None if expected is None else tmp_path.resolve() / "witness.jsonl"
+    assert config.audit_witness_file == wanted
+
+
+def test_env__audit_witness_file_absolute_path(tmp_path):
+    from cpms.config import env
+
+    target = tmp_path / "elsewhere" / "w.jsonl"
+    environ = {"CPMS_DEBUG": "1", "CPMS_DATA_DIR": str(tmp_path / "data")}
+    environ["CPMS_AUDIT_WITNESS_FILE"] = str(target)
+    assert env.load(environ).audit_witness_file == target.resolve()
