@@ -152,6 +152,14 @@ def _actionable_transfers(user: Any, permission: str) -> QuerySet[Transfer]:
     ).select_related("debit_account__asset", "credit_account__asset", "asset")
 
 
+def transfer_actionable(user: Any, transfer: Transfer, permission: str) -> bool:
+    """Whether the user may act on `transfer` with `permission` (both sides in scope)."""
+    return (
+        user_has_permission(user, permission)
+        and _actionable_transfers(user, permission).filter(pk=transfer.pk).exists()
+    )
+
+
 def transfer_get_for_user(
     *, user: Any, transfer_id: Any, permission: str = VIEW_PERMISSION
 ) -> Transfer:

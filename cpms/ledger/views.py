@@ -203,7 +203,9 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ("reversal", links["reversed_by_id"]),
         )
     }
-    can_post = user_has_permission(request.user, POST_PERMISSION)
+    # reversing and resolving need both sides in the ledger.post scope (the transfer may be
+    # visible through an internal account only)
+    can_post = selectors.transfer_actionable(request.user, transfer, POST_PERMISSION)
     return render(
         request,
         "ledger/transfer_detail.html",

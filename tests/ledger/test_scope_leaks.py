@@ -459,3 +459,19 @@ def test_trade_book__other_branch_key_answers_like_any_key_clash(
     assert refusals[0] == refusals[1]
     assert refusals[0][0] == "portfolios.idempotency_conflict"
     assert f"#{far_trade.pk}" not in str(refusals[0])
+
+
+def test_console_transfer_detail__no_actions_on_a_transfer_out_of_posting_scope(
+    finance, far_finance, far_deposit, fund, cash
+):
+    """The deposit to another branch's customer is visible through the bank account, but
+    reversing it would answer 404: the page offers no reverse button to finance1."""
+    mine = fund(cash, 100)
+    page = _console(finance).get(reverse("ledger:transfer", args=[far_deposit.pk]))
+    own = _console(finance).get(reverse("ledger:transfer", args=[mine.pk]))
+    theirs = _console(far_finance).get(reverse("ledger:transfer", args=[far_deposit.pk]))
+
+    assert page.status_code == 200
+    assert reverse("ledger:reverse", args=[far_deposit.pk]) not in page.content.decode()
+    assert reverse("ledger:reverse", args=[mine.pk]) in own.content.decode()
+    assert reverse("ledger:reverse", args=[far_deposit.pk]) in theirs.content.decode()
