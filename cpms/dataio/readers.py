@@ -23,6 +23,7 @@ import filetype
 from django.utils.translation import gettext as _
 
 from cpms.core.tabular import restore
+from cpms.core.zipguard import ArchiveRefused, ZipLimits, check_archive
 from cpms.dataio.choices import FileFormat
 from cpms.dataio.errors import FileRefused
 
@@ -240,7 +241,30 @@ def _openpyxl_rows(stream: IO[bytes]) -> Iterator[list[Any]]:
         workbook.close()
 
 
-def _xlsx_table(stream: IO[bytes], *, engine: str | None = None) -> Table:
+def _worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+# Every part calamine or openpyxl loads whole (shared strings, styles, the workbook) is capped
+# at 64 MiB unpacked; a worksheet, which openpyxl streams when it is over
+# CALAMINE_MAX_SHEET_BYTES, at 1 GiB; all parts together at 1.5 GiB and, past 32 MiB, at 200
+# times the file's size (real workbooks compress 5-20 times). See cpms.core.zipguard.
+XLSX_LIMITS = ZipLimits(streamed=_worksheet)
+
+
+def _guard(stream: IO[bytes]) -> None:
+    """Refuse a ZIP bomb before calamine or openpyxl parses anything."""
+    try:
+        check_archive(stream, XLSX_LIMITS)
+    except ArchiveRefused as exc:
+        raise FileRefused(exc.message) from None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise FileRefused(_("The file is a damaged or incomplete ZIP/XLSX file.")) from None
+
+
+def _xlsx_table(stream: IO[bytes], *, engine: str | None = None, guarded: bool = True) -> Table:
+    if guarded:
+        _guard(stream)
     if engine is None:
         engine = "calamine" if _sheet_size(stream) <= CALAMINE_MAX_SHEET_BYTES else "openpyxl"
     stream.seek(0)
@@ -271,6 +295,11 @@ def _xlsx_table(stream: IO[bytes], *, engine: str | None = None) -> Table:
     return Table(FileFormat.XLSX, "", headers, rows(), engine=engine)
 
 
+def _legacy_table(stream: IO[bytes]) -> Table:
+    """A legacy XLS (OLE2) workbook: not a ZIP, read by calamine."""
+    return _xlsx_table(stream, engine="calamine", guarded=False)
+
+
 def open_table(stream: IO[bytes], filename: str = "", *, engine: str | None = None) -> Table:
     """Open the first sheet of an uploaded spreadsheet (a seekable binary stream)."""
     stream.seek(0)
@@ -281,7 +310,7 @@ def open_table(stream: IO[bytes], filename: str = "", *, engine: str | None = No
         return _xlsx_table(stream, engine=engine)
     if sample.startswith(OLE2_MAGIC):
         stream.seek(0)
-        return _xlsx_table(stream, engine="calamine")
+        return _legacy_table(stream)
     _refuse_binary(sample)
     return _csv_table(stream, sample)
 
