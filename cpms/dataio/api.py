@@ -81,10 +81,18 @@ def import_errors(request: HttpRequest, job_id: int) -> Any:
 class ExportParams(Schema):
     format: FileFormat = FileFormat.CSV
     include_pii: bool = False
+    reason: str = ""
+    approval_request: int | None = None
 
 
 @router.get("/exports/{dataset}", summary="Export a dataset (CSV or XLSX, streamed)")
 def export(request: HttpRequest, dataset: Dataset, params: Query[ExportParams]) -> Any:
+    """Personal data is masked unless `include_pii=true`, which needs pii.reveal, a `reason`
+    and, while the `privacy.bulk_export` policy is on, an approved request: without
+    `approval_request` the request is submitted and the answer is 409
+    `dataio.export_approval_pending` naming it; once approved, ask again with
+    `approval_request=<id>` (one download, within 24 hours). Each clear-text export counts
+    as one reveal (429 `privacy.rate_limited` when the budget is used up)."""
     require_permission(request.auth, services.EXPORT_PERMISSION)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (streamed)
     services.data_export(
@@ -93,6 +101,8 @@ def export(request: HttpRequest, dataset: Dataset, params: Query[ExportParams]) 
         stream=spool,
         file_format=params.format,
         include_pii=params.include_pii,
+        reason=params.reason,
+        approval_request=params.approval_request,
     )
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=f"{dataset}.{params.format}")

@@ -13,3 +13,13 @@ class DataioConfig(AppConfig):
 
         # a job is seen by the member of staff who started it (and by holders of "all" scope)
         scopes.register(models.ImportJob, assigned="created_by_id")
+
+        from cpms.approvals import registry
+        from cpms.dataio import services
+
+        # an approved clear-text export is a grant the maker downloads once (services)
+        registry.register(
+            services.BULK_EXPORT_ACTION,
+            execute=services.export_approval_execute,
+            describe=services.export_approval_describe,
+        )

@@ -22,3 +22,24 @@ class DatasetUnavailable(CpmsError):
 
     def default_message(self) -> str:
         return _("This dataset cannot be imported or exported yet.")
+
+
+class ExportApprovalPending(CpmsError):
+    """A clear-text export needs a checker: the request was submitted."""
+
+    code = "dataio.export_approval_pending"
+    status = 409
+
+    def default_message(self) -> str:
+        return _("Exporting personal data in clear needs approval.")
+
+
+class ExportNotApproved(CpmsError):
+    code = "dataio.export_not_approved"
+    status = 403
+
+    def default_message(self) -> str:
+        return _(
+            "This approval request is not an approved, unused export of this dataset and "
+            "format by you."
+        )

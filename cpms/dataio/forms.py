@@ -16,3 +16,11 @@ class ExportForm(forms.Form):
     include_pii = forms.BooleanField(
         label=_("Include personal data in clear (needs permission to reveal it)"), required=False
     )
+    reason = forms.CharField(
+        label=_("Reason (for personal data in clear)"), required=False, max_length=2000
+    )
+    approval_request = forms.IntegerField(
+        label=_("Approved request number (for personal data in clear)"),
+        required=False,
+        min_value=1,
+    )

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
+from cpms.audit.models import AuditEntry
 from cpms.audit.services import audit_record
 from cpms.core import crypto
 from cpms.core.errors import CpmsError
@@ -39,7 +40,12 @@ from cpms.dataio import holdings as holding_dataset
 from cpms.dataio import purchases as purchase_dataset
 from cpms.dataio.choices import Dataset, JobStatus, RowOutcome
 from cpms.dataio.columns import ColumnMap, map_headers
-from cpms.dataio.errors import DatasetUnavailable, FileRefused
+from cpms.dataio.errors import (
+    DatasetUnavailable,
+    ExportApprovalPending,
+    ExportNotApproved,
+    FileRefused,
+)
 from cpms.dataio.models import ImportJob
 from cpms.dataio.readers import open_table
 from cpms.privacy import keys
@@ -889,17 +895,29 @@ def data_export(
     file_format: str,
     include_pii: bool = False,
     language: str | None = None,
+    reason: str = "",
+    approval_request: Any = None,
 ) -> int:
     """Write the actor's customers (scoped) to `stream` as CSV or XLSX; personal data masked
-    unless `include_pii` (which needs pii.reveal). Audited (`data.exported`) with the count."""
+    unless `include_pii`, which needs pii.reveal, a reason, an approved `privacy.bulk_export`
+    request (when its policy is enabled; without one, a request is submitted and
+    `ExportApprovalPending` raised) and one reveal of the actor's budget
+    (`privacy.rate_limited` once used up). Audited (`data.exported`) with the count."""
     from cpms.access.scopes import scoped
     from cpms.dataio.writers import write_table
 
     require_permission(actor, EXPORT_PERMISSION)
     _require_dataset(dataset)
     require_permission(actor, DOMAIN_PERMISSIONS[dataset][1])
+    approval_id = None
     if include_pii:
-        require_permission(actor, REVEAL_PERMISSION)
+        approval_id, reason = _clear_export_allowed(
+            actor,
+            dataset=dataset,
+            file_format=file_format,
+            reason=reason,
+            approval_request=approval_request,
+        )
     with translation.override(language or translation.get_language()):
         if dataset == Dataset.CUSTOMERS:
             root = blind_root_or_none()
@@ -935,9 +953,144 @@ def data_export(
                 "format": file_format,
                 "count": count,
                 "include_pii": include_pii,
+                "approval_request": approval_id,
             },
+            reason=reason if include_pii else "",
         )
     return count
+
+
+BULK_EXPORT_ACTION = "privacy.bulk_export"
+APPROVED_EXPORT_VALID_HOURS = 24
+
+
+def export_approval_execute(*, request: Any, actor: Any) -> dict[str, Any]:
+    """The approved operation: a grant the maker uses once, within a day, to download the
+    export (`data_export(..., approval_request=id)`)."""
+    return {"granted": True, **{key: request.payload.get(key) for key in ("dataset", "format")}}
+
+
+def export_approval_describe(payload: Any) -> str:
+    return _("Export %(dataset)s with personal data in clear (%(format)s)") % {
+        "dataset": payload.get("dataset", ""),
+        "format": payload.get("format", ""),
+    }
+
+
+def _export_refused(actor: Any, dataset: str, code: str, reason: str) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.PII_REVEAL_REFUSED,
+            object_type=EXPORT_OBJECT_TYPE,
+            object_id=dataset,
+            after={"field": "*", "refusal": code},
+            reason=reason,
+        )
+
+
+def _approved_request(actor: Any, pk: Any, *, dataset: str, file_format: str) -> Any:
+    from cpms.approvals.choices import ApprovalStatus
+    from cpms.approvals.models import ApprovalRequest
+
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        raise ExportNotApproved(
+            fields={"approval_request": _("Give the request number.")}
+        ) from None
+    request = ApprovalRequest.objects.filter(
+        pk=number, action=BULK_EXPORT_ACTION, maker_id=actor.pk, status=ApprovalStatus.EXECUTED
+    ).first()
+    valid_until = (
+        request.closed_at + datetime.timedelta(hours=APPROVED_EXPORT_VALID_HOURS)
+        if request is not None and request.closed_at is not None
+        else None
+    )
+    if (
+        request is None
+        or request.payload.get("dataset") != dataset
+        or request.payload.get("format") != file_format
+        or valid_until is None
+        or valid_until < timezone.now()
+    ):
+        raise ExportNotApproved()
+    return request
+
+
+def _clear_export_allowed(
+    actor: Any, *, dataset: str, file_format: str, reason: str, approval_request: Any
+) -> tuple[int | None, str]:
+    """Check (and charge) a clear-text export; returns the approval request used and the
+    reason. Every refusal is audited (`pii.reveal_refused`)."""
+    from cpms.access.checks import user_has_permission
+    from cpms.approvals.services import approval_required, approval_submit
+    from cpms.core.errors import PermissionDenied
+    from cpms.privacy.errors import RateLimited, ReasonRequired
+    from cpms.privacy.services import REVEAL_REASON_MIN_LENGTH, reveal_budget_charge
+
+    reason = (reason or "").strip()
+    if not user_has_permission(actor, REVEAL_PERMISSION):
+        _export_refused(actor, dataset, PermissionDenied.code, reason)
+        raise PermissionDenied(_("You do not have permission to reveal personal data."))
+    request = None
+    if approval_request in (None, "") and len(reason) < REVEAL_REASON_MIN_LENGTH:
+        _export_refused(actor, dataset, ReasonRequired.code, reason)
+        raise ReasonRequired(fields={"reason": _("At least 5 characters.")})
+    if approval_required(BULK_EXPORT_ACTION):
+        if approval_request in (None, ""):
+            submission = approval_submit(
+                actor=actor,
+                action=BULK_EXPORT_ACTION,
+                payload={"dataset": dataset, "format": file_format},
+                object_type=EXPORT_OBJECT_TYPE,
+                object_id=dataset,
+                reason=reason,
+            )
+            assert submission.request is not None
+            raise ExportApprovalPending(
+                _(
+                    "Exporting personal data in clear needs approval: request %(id)s was "
+                    "submitted. Once it is approved, export again with this request number."
+                )
+                % {"id": submission.request.pk},
+                fields={"approval_request": str(submission.request.pk)},
+            )
+        try:
+            request = _approved_request(
+                actor, approval_request, dataset=dataset, file_format=file_format
+            )
+        except ExportNotApproved:
+            _export_refused(actor, dataset, ExportNotApproved.code, reason)
+            raise
+        reason = reason or request.reason
+    approval_id = request.pk if request is not None else None
+    try:
+        with transaction.atomic():
+            reveal_budget_charge(
+                actor=actor,
+                object_type=EXPORT_OBJECT_TYPE,
+                object_id=dataset,
+                reason=reason,
+                details={
+                    "dataset": dataset,
+                    "format": file_format,
+                    "approval_request": approval_id,
+                },
+            )
+            if approval_id is not None and (
+                AuditEntry.objects.filter(
+                    action=AuditAction.PII_REVEALED,
+                    object_type=EXPORT_OBJECT_TYPE,
+                    after__approval_request=approval_id,
+                ).count()
+                > 1
+            ):
+                raise ExportNotApproved()  # already used: one download per approval
+    except (RateLimited, ExportNotApproved) as exc:
+        _export_refused(actor, dataset, exc.code, reason)
+        raise
+    return approval_id, reason
 
 
 # --- import jobs ------------------------------------------------------------------------------

@@ -110,6 +110,8 @@ def export_page(request: HttpRequest) -> Any:
                 stream=spool,
                 file_format=data["format"],
                 include_pii=data["include_pii"],
+                reason=data["reason"],
+                approval_request=data["approval_request"],
             )
         except CpmsError as exc:
             messages.error(request, exc.message)

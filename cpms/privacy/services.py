@@ -394,3 +394,28 @@ def pii_reveal(*, actor: Any, target: str, field: str, reason: str) -> str:
         _reveal_refused(**refusal, code=exc.code)
         raise
     return value or ""
+
+
+def reveal_budget_charge(
+    *, actor: Any, object_type: str, object_id: str, reason: str, details: Mapping[str, Any]
+) -> None:
+    """Count a reveal made outside `pii_reveal` (personal data in clear in a bulk export)
+    against the actor's reveal budget: `privacy.rate_limited` (429) once it is used up, else
+    one `pii.revealed` entry (field "*", the details) in the caller's transaction. The actor's
+    row is locked, so concurrent charges cannot overshoot the limit. The caller audits a
+    refusal (its transaction rolls back)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("reveal_budget_charge runs inside the caller's transaction")
+    get_user_model()._default_manager.select_for_update().filter(pk=actor.pk).first()
+    limit, window = reveal_limit()
+    since = timezone.now() - timedelta(seconds=window)
+    if selectors.reveal_count_since(actor, since=since) >= limit:
+        raise RateLimited()
+    audit_record(
+        actor=actor,
+        action=AuditAction.PII_REVEALED,
+        object_type=object_type,
+        object_id=object_id,
+        after={"field": "*", **details},
+        reason=reason,
+    )

@@ -103,6 +103,7 @@ def test_export__masked_by_default_and_audited(rm1, tmp_path):
         "format": "csv",
         "count": 2,
         "include_pii": False,
+        "approval_request": None,
     }
 
 
@@ -120,7 +121,7 @@ def test_export__include_pii_needs_reveal(rm1, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
-def test_export_import_round_trip(rm1, compliance, tmp_path, suffix):
+def test_export_import_round_trip(rm1, compliance, make_user, tmp_path, suffix):
     samples = list(customer_rows(5))
     samples[0]["tags"] = "vip,online"
     path = write(tmp_path, "c.csv", csv_bytes(ENGLISH, rows_from(samples)))
@@ -134,9 +135,17 @@ def test_export_import_round_trip(rm1, compliance, tmp_path, suffix):
         )
     ]
     out_path = tmp_path / f"out.{suffix}"
-    code, _out, err = command(
-        "export", "customers", output=str(out_path), actor="compliance1", include_pii=True
-    )
+    options = {"output": str(out_path), "actor": "compliance1", "include_pii": True}
+    with pytest.raises(CommandError, match="approval"):
+        command("export", "customers", reason="yearly data check", language="en", **options)
+    from cpms.approvals.models import ApprovalRequest
+    from cpms.approvals.services import approval_approve
+    from cpms.users.choices import Role
+
+    request = ApprovalRequest.objects.get(action="privacy.bulk_export")
+    checker = make_user(Role.COMPLIANCE_OFFICER, username="compliance2")
+    approval_approve(actor=checker, request_id=request.pk, reason="ok")
+    code, _out, err = command("export", "customers", approval_request=request.pk, **options)
     assert code == 0, err
     entries = AuditEntry.objects.count()
     code, out, err = command("import", "customers", str(out_path), actor="rm1", language="en")

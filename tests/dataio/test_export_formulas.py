@@ -132,3 +132,31 @@ def test_console_and_api_exports__are_neutralised(rm1, hostile, token_for, tmp_p
         else:
             names = [value for value, kind in xlsx_column(content, 2) if kind == "s"]
         assert sorted(names) == sorted("'" + text for text in PAYLOADS)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_clear_export_then_import__round_trips_the_formula_text(
+    rm1, compliance, hostile, file_format
+):
+    from cpms.approvals.models import ApprovalPolicy
+    from cpms.customers.models import Customer
+
+    ApprovalPolicy.objects.filter(action="privacy.bulk_export").update(enabled=False)
+    stream = io.BytesIO()
+    data_export(
+        actor=compliance,
+        dataset="customers",
+        stream=stream,
+        file_format=file_format,
+        include_pii=True,
+        reason="round trip check",
+    )
+    report = data_import(
+        actor=rm1,
+        dataset="customers",
+        stream=io.BytesIO(stream.getvalue()),
+        filename=f"c.{file_format}",
+    )
+    assert report.accepted, report.errors
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 4)
+    assert sorted(Customer.objects.values_list("legal_name", flat=True)) == sorted(PAYLOADS)

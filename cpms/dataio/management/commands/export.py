@@ -1,5 +1,7 @@
-"""`cpms export customers|holdings|purchases --output FILE [--actor U] [--include-pii]`:
-CSV or XLSX by the file's extension, scoped to the actor, audited (`data.exported`)."""
+"""`cpms export customers|holdings|purchases --output FILE [--actor U] [--include-pii
+--reason R [--approval-request N]]`: CSV or XLSX by the file's extension, scoped to the actor,
+audited (`data.exported`). Personal data in clear follows the same rule as the console and the
+API (reason, approval, reveal budget)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Write personal data in clear (needs the pii.reveal permission).",
         )
+        parser.add_argument("--reason", default="", help="Why personal data is exported in clear.")
+        parser.add_argument(
+            "--approval-request",
+            type=int,
+            default=None,
+            help="The approved privacy.bulk_export request (without it, one is submitted).",
+        )
         parser.add_argument("--language", default=None, choices=["zh-hans", "en"])
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,6 +58,8 @@ class Command(BaseCommand):
                         file_format=file_format,
                         include_pii=options["include_pii"],
                         language=language,
+                        reason=options["reason"],
+                        approval_request=options["approval_request"],
                     )
             except CpmsError as exc:
                 path.unlink(missing_ok=True)
