@@ -310,10 +310,11 @@ def audit_verify(witness: list[tuple[int, WitnessRecord | None]] | None = None) 
                 scanner.previous_id(),
                 expected,
             )
+        created_text = iso_time(created_at)
         content = sha256(
             encode(
                 {
-                    "created_at": iso_time(created_at),
+                    "created_at": created_text,
                     "actor_id": actor_id,
                     "actor_name": actor_name,
                     "actor_roles": actor_roles,
@@ -346,7 +347,7 @@ def audit_verify(witness: list[tuple[int, WitnessRecord | None]] | None = None) 
                 bound_index += 1
             limit, limit_checkpoint = bounds[bound_index - 1][1:]
         if limit is not None and not scanner.found:
-            when = datetime.fromisoformat(iso_time(created_at))
+            when = datetime.fromisoformat(created_text)
             if when < limit:
                 scanner.report(
                     "inserted",
