@@ -78,18 +78,23 @@ def test_active_grants__cached_on_the_user_until_forgotten(make_user, django_ass
 
 
 @pytest.mark.django_db
-def test_active_grants__every_active_grant(make_user):
+def test_active_grants__every_active_grant_in_two_queries(
+    make_user, branch, django_assert_num_queries
+):
     admin = make_user(DefaultRole.ADMINISTRATOR, username="admin-x")
     user = make_user(DefaultRole.RELATIONSHIP_MANAGER)
     services.grant_create(
-        actor=admin, user=user, role=Role.objects.get(code="auditor"), scope="all"
+        actor=admin, user=user, role=Role.objects.get(code="auditor"), scope="branch", branch=branch
     )
     checks.forget(user)
 
-    assert set(checks.active_grants(user)) == expected_grants(user)
-    assert {grant.role for grant in checks.active_grants(user)} == {
-        "relationship_manager",
-        "auditor",
+    with django_assert_num_queries(2):  # the grants with their roles, then the permissions
+        grants = checks.active_grants(user)
+
+    assert set(grants) == expected_grants(user)
+    assert {(grant.role, grant.scope, grant.branch_id) for grant in grants} == {
+        ("relationship_manager", "assigned", None),
+        ("auditor", "branch", branch.pk),
     }
 
 
