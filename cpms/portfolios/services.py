@@ -438,6 +438,9 @@ def trades_import(*, actor: Any, content: bytes) -> list[TradeOutcome]:
                 }
                 continue
             data = {key: value for key, value in row.items() if key != "portfolio" and value}
+            fee = str(data.get("fee_minor", "")).strip()
+            if fee.isascii() and fee.isdigit():  # CSV text; the schema takes strict integers
+                data["fee_minor"] = int(fee)
             try:
                 outcomes.append(trade_book(actor=actor, holding=holding, data=data))
             except (TradeNotValid, TradeKeyConflict, InsufficientFunds, PeriodClosed) as exc:

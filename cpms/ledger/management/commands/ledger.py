@@ -166,10 +166,10 @@ class Command(BaseCommand):
                 )
             for record in reader:
                 item = {key: value for key, value in record.items() if value not in ("", None)}
-                amount = item.get("amount_minor")
-                if isinstance(amount, str) and amount.strip().isascii() and amount.strip().isdigit():
+                amount = str(item.get("amount_minor", "")).strip()
+                if amount.isascii() and amount.isdigit():
                     # CSV has only text; the schema takes amounts as strict integers
-                    item["amount_minor"] = int(amount.strip())
+                    item["amount_minor"] = int(amount)
                 if item.get("metadata"):
                     # text that is not JSON is reported by validation as not a dict
                     with contextlib.suppress(json.JSONDecodeError):
