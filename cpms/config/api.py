@@ -125,10 +125,11 @@ class CpmsNinjaAPI(NinjaAPI):
                 wanted = dict(ERROR_RESPONSES)
                 if method in ("post", "put", "patch"):
                     wanted.update(BODY_ERROR_RESPONSES)
+                responses = operation["responses"]
                 for status, description in wanted.items():
-                    operation["responses"].setdefault(
-                        str(status), {"description": description, "content": reference}
-                    )
+                    # Ninja keys responses by int; a code declared by the operation wins
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {"description": description, "content": reference}
         return schema
 
 
