@@ -58,6 +58,8 @@ def check_constraints_off():
                 cursor.execute("PRAGMA ignore_check_constraints = OFF")
     else:  # PostgreSQL: the test's transaction rolls the DDL back
         with connection.cursor() as cursor:
+            # ALTER TABLE refuses to run while deferred foreign-key checks are pending
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE ledger_balance DROP CONSTRAINT ledger_balance_no_negative")
         yield
 
