@@ -12,11 +12,21 @@ Exits 1 when a module is under its threshold or a mutant was left unchecked.
                                           the modules whose source or tests changed since a ref
     .ci/mutation --keep                   reuse the work directories (mutmut re-tests only what
                                           changed since its last run there)
+    .ci/mutation --changed                the modules whose fingerprint differs from the one
+                                          recorded in .ci/mutation-state.toml (what CI runs)
+    .ci/mutation --record                 after a passing run, record the fingerprints of the
+                                          modules it ran (commit .ci/mutation-state.toml)
+
+A module's fingerprint is the SHA-256 of its source, its selected test files, the driver and its
+configuration (.ci/mutation*): what most often changes its result. It leaves out the code the
+module calls and the installed packages, so a full run (no --changed) belongs in every change of
+those that matters, and before a release.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -31,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".ci" / "mutation.toml"
 EQUIVALENTS = ROOT / ".ci" / "mutation-equivalents.toml"
 CONFTEST = ROOT / ".ci" / "mutation_conftest.py"
+STATE = ROOT / ".ci" / "mutation-state.toml"
 WORK = ROOT / ".mutation"
 TEMPLATE = WORK / "db" / "template.sqlite3"
 
@@ -113,6 +124,7 @@ def work_pyproject(module: str, spec: dict, settings: dict) -> str:
         "also_copy": ["conftest.py"],
         "do_not_mutate_patterns": list(settings.get("do_not_mutate_patterns", [])),
         "use_git_change_detection": False,
+        "timeout_multiplier": float(settings.get("timeout_multiplier", 15.0)),
     }
     # pytest-django would put the first parent holding a manage.py (the repository) on sys.path,
     # and the tests would import the unmutated sources from there
@@ -139,6 +151,43 @@ def changed_modules(modules: dict[str, dict], ref: str) -> list[str]:
     if changed & watched:
         return list(modules)
     return [m for m, spec in modules.items() if changed & {m, *spec["tests"]}]
+
+
+def fingerprint(module: str, spec: dict) -> str:
+    digest = hashlib.sha256()
+    files = [module, *(test.split("::")[0] for test in spec["tests"])]
+    files += [".ci/mutation.py", ".ci/mutation.toml", ".ci/mutation-equivalents.toml"]
+    files += [".ci/mutation_conftest.py"]
+    for name in files:
+        path = ROOT / name
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"(missing)")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def recorded_state() -> dict[str, dict]:
+    if not STATE.exists():
+        return {}
+    return tomllib.loads(STATE.read_text(encoding="utf-8")).get("modules", {})
+
+
+def record_state(outcomes: list[Outcome], modules: dict[str, dict]) -> None:
+    state = recorded_state()
+    for outcome in outcomes:
+        state[outcome.module] = {
+            "fingerprint": fingerprint(outcome.module, modules[outcome.module]),
+            "rate": round(outcome.rate, 1),
+            "mutants": outcome.total,
+            "equivalent": len(outcome.equivalent),
+        }
+    lines = [
+        "# Written by `.ci/mutation --record` after a passing run; `.ci/mutation --changed` (CI)",
+        "# mutates only the modules whose fingerprint differs from the one recorded here.",
+    ]
+    for module in sorted(state):
+        lines += ["", toml_table(f"modules.{json.dumps(module)}", state[module]).rstrip()]
+    STATE.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -248,7 +297,7 @@ def describe(mutant: Mutant, module: str, directory: Path) -> None:
 def run_module(module: str, spec: dict, settings: dict, options, equivalents) -> Outcome:
     started = time.monotonic()
     outcome = Outcome(module=module, threshold=float(spec["threshold"]), seconds=0.0)
-    missing = [test for test in spec["tests"] if not (ROOT / test).exists()]
+    missing = [test for test in spec["tests"] if not (ROOT / test.split("::")[0]).exists()]
     if missing:
         outcome.error = f"test files missing: {', '.join(missing)}"
         return outcome
@@ -337,6 +386,8 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: all)")
     parser.add_argument("--changed-since", metavar="REF")
     parser.add_argument("--keep", action="store_true", help="reuse the work directories")
+    parser.add_argument("--changed", action="store_true", help="only modules not recorded as is")
+    parser.add_argument("--record", action="store_true", help="record a passing run")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     options = parser.parse_args()
     config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
@@ -346,6 +397,16 @@ def main() -> int:
     selected = options.modules or list(modules)
     if options.changed_since:
         selected = [m for m in changed_modules(modules, options.changed_since) if m in selected]
+    if options.changed:
+        state = recorded_state()
+        unchanged = [
+            m
+            for m in selected
+            if m in modules and state.get(m, {}).get("fingerprint") == fingerprint(m, modules[m])
+        ]
+        for module in unchanged:
+            print(f"{module}: unchanged since its recorded run ({state[module]['rate']}%)")
+        selected = [m for m in selected if m not in unchanged]
     unknown = [m for m in selected if m not in modules]
     if unknown:
         parser.error(f"not in .ci/mutation.toml: {', '.join(unknown)}")
@@ -366,6 +427,9 @@ def main() -> int:
         outcomes.append(outcome)
     ok = report(outcomes, equivalents, selected)
     print(f"\nmutation testing {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
+    if ok and options.record:
+        record_state(outcomes, modules)
+        print(f"recorded in {STATE.relative_to(ROOT)}")
     return 0 if ok else 1
 
 

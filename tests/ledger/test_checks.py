@@ -309,3 +309,59 @@ def test_ledger_check__reversal_that_does_not_mirror(books, change):
 
     assert reversal_problem(reversal) in problems
     assert not any("does not match the hold" in problem for problem in problems)
+
+
+def test_ledger_check__at_most_100_lines_per_kind_of_broken_link(books):
+    # rows inserted directly: 101 broken reversals and 101 broken resolutions
+    common = {"asset": books.deposit.asset, "value_date": books.deposit.value_date}
+    originals = Transfer.objects.bulk_create(
+        Transfer(
+            idempotency_key=f"orig-{n}",
+            kind="posted",
+            debit_account=books.cash,
+            credit_account=books.fees,
+            amount=1,
+            **common,
+        )
+        for n in range(101)
+    )
+    Transfer.objects.bulk_create(
+        Transfer(
+            idempotency_key=f"rev-{n}",
+            kind="posted",
+            debit_account=books.fees,
+            credit_account=books.cash,
+            amount=2,
+            reverses=original,
+            **common,
+        )
+        for n, original in enumerate(originals)
+    )
+    holds = Transfer.objects.bulk_create(
+        Transfer(
+            idempotency_key=f"hold-{n}",
+            kind="pending",
+            debit_account=books.cash,
+            credit_account=books.fees,
+            amount=1,
+            **common,
+        )
+        for n in range(101)
+    )
+    Transfer.objects.bulk_create(
+        Transfer(
+            idempotency_key=f"res-{n}",
+            kind="post_pending",
+            debit_account=books.cash,
+            credit_account=books.fees,
+            amount=2,
+            pending=hold,
+            **common,
+        )
+        for n, hold in enumerate(holds)
+    )
+
+    problems = ledger_check().problems
+
+    assert sum("does not mirror the transfer it reverses" in p for p in problems) == 100
+    assert sum("does not match the hold it resolves" in p for p in problems) == 100
