@@ -9,6 +9,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 BIN := $(VENV)/bin
 CPMS := $(BIN)/cpms
 PYTEST_ARGS ?=
+# the suite runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs it in one process
+PYTEST_WORKERS ?= auto
 
 # make run is a local, plain-HTTP run: debug mode, keys generated under var/.
 run test: export CPMS_DEBUG ?= 1
@@ -41,7 +43,7 @@ run: $(VENV)/.installed
 	$(CPMS) serve --show-demo-logins
 
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -236,9 +236,10 @@ def test_throttle__clients_behind_one_proxy_are_counted_apart(settings, make_use
     from cpms.users import security
 
     settings.CPMS_TRUSTED_PROXIES = ["10.0.0.5/32"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     make_user(Role.RELATIONSHIP_MANAGER, username="victim")
     attacker = Client(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.66")
-    for _ in range(40):
+    for _ in range(security.IP_THRESHOLD):
         attacker.post("/accounts/login/", {"username": "nobody", "password": "wrong"})
     assert security.ip_is_throttled("203.0.113.66")
     assert not security.ip_is_throttled("203.0.113.7")
