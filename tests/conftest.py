@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
+from cpms.users import mfa, security
 from cpms.users import services as user_services
 from cpms.users.choices import Role
 from cpms.users.models import Branch, User
@@ -94,3 +96,22 @@ def reseeded(transactional_db):
 
     for module, function in SEED_MIGRATIONS:
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture
+def enrol() -> Callable[[User], str]:
+    """Enrol `user` with a code from a minute ago (so codes of the present are still unused);
+    returns the TOTP secret."""
+
+    def run(user: User) -> str:
+        enrolment = security.mfa_enrolment_begin(actor=user, user=user)
+        earlier = timezone.now() - timedelta(seconds=60)
+        security.mfa_enrolment_confirm(
+            actor=user,
+            user=user,
+            code=mfa.totp_code(enrolment.secret, at=earlier.timestamp()),
+            now=earlier,
+        )
+        return enrolment.secret
+
+    return run

@@ -5,11 +5,8 @@ transfer alone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from cpms.approvals.models import ApprovalRequest
 from cpms.audit.models import AuditEntry
@@ -23,19 +20,6 @@ from tests.conftest import PASSWORD
 HELD = 5_000_001  # above the default ledger.transfer approval threshold
 
 
-def enrolled(user) -> str:
-    """Enrol `user` in TOTP with a code from a minute ago; the secret."""
-    enrolment = security.mfa_enrolment_begin(actor=user, user=user)
-    earlier = timezone.now() - timedelta(seconds=60)
-    security.mfa_enrolment_confirm(
-        actor=user,
-        user=user,
-        code=mfa.totp_code(enrolment.secret, at=earlier.timestamp()),
-        now=earlier,
-    )
-    return enrolment.secret
-
-
 def bearer(token: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE="en")
 
@@ -47,9 +31,9 @@ def administrator(make_user):
 
 @pytest.mark.django_db
 def test_administrator_cannot_mint_tokens_for_the_finance_officers(
-    administrator, finance, checker, token_for
+    administrator, finance, checker, token_for, enrol
 ):
-    secret = enrolled(administrator)
+    secret = enrol(administrator)
     client = bearer(token_for(administrator, scopes=["*:write"]))
     tokens_before = ApiToken.objects.count()
     for person in (finance, checker):
@@ -71,11 +55,11 @@ def test_administrator_cannot_mint_tokens_for_the_finance_officers(
 
 @pytest.mark.django_db
 def test_token_issuer_cannot_approve_what_their_service_account_made(
-    administrator, finance, checker, bank, cash, token_for
+    administrator, finance, checker, bank, cash, token_for, enrol
 ):
     # given an integration's service account with the finance role, its token issued by the
     # administrator (after re-authentication with password and TOTP)
-    secret = enrolled(administrator)
+    secret = enrol(administrator)
     service = service_account_create(
         actor=administrator,
         username="bank-feed",

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from unittest import mock
 
 import pytest
-from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
-from cpms.users import mfa, security
 from cpms.users.choices import Role
 from cpms.users.models import User
 
@@ -19,25 +16,6 @@ from cpms.users.models import User
 @pytest.fixture
 def admin(make_user) -> User:
     return make_user(Role.ADMINISTRATOR, username="admin1")
-
-
-@pytest.fixture
-def enrol() -> Callable[[User], str]:
-    """Enrol `user` with a code from a minute ago (so codes of the present are still unused);
-    returns the TOTP secret."""
-
-    def run(user: User) -> str:
-        enrolment = security.mfa_enrolment_begin(actor=user, user=user)
-        earlier = timezone.now() - timedelta(seconds=60)
-        security.mfa_enrolment_confirm(
-            actor=user,
-            user=user,
-            code=mfa.totp_code(enrolment.secret, at=earlier.timestamp()),
-            now=earlier,
-        )
-        return enrolment.secret
-
-    return run
 
 
 @contextmanager
