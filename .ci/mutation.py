@@ -17,8 +17,9 @@ Exits 1 when a module is under its threshold or a mutant was left unchecked.
     .ci/mutation --record                 after a passing run, record the fingerprints of the
                                           modules it ran (commit .ci/mutation-state.toml)
 
-A module's fingerprint is the SHA-256 of its source, its selected test files, the driver and its
-configuration (.ci/mutation*): what most often changes its result. It leaves out the code the
+A module's fingerprint is the SHA-256 of its source, its selected test files, the driver, the
+shared settings, its own entry in .ci/mutation.toml and its own equivalent mutants: what most
+often changes its result. It leaves out the code the
 module calls and the installed packages, so a full run (no --changed) belongs in every change of
 those that matters, and before a release.
 """
@@ -43,7 +44,8 @@ EQUIVALENTS = ROOT / ".ci" / "mutation-equivalents.toml"
 CONFTEST = ROOT / ".ci" / "mutation_conftest.py"
 STATE = ROOT / ".ci" / "mutation-state.toml"
 WORK = ROOT / ".mutation"
-TEMPLATE = WORK / "db" / "template.sqlite3"
+# one per run, so that two runs at once never rebuild each other's template
+TEMPLATE = WORK / f"db-{os.getpid()}" / "template.sqlite3"
 
 DETECTED = {"killed", "timeout"}
 UNDETECTED = {"survived", "no tests", "suspicious"}
@@ -125,6 +127,10 @@ def work_pyproject(module: str, spec: dict, settings: dict) -> str:
         "do_not_mutate_patterns": list(settings.get("do_not_mutate_patterns", [])),
         "use_git_change_detection": False,
         "timeout_multiplier": float(settings.get("timeout_multiplier", 15.0)),
+        # seconds added to every mutant's limit: a forked pytest session needs a moment to start
+        "timeout_constant": float(
+            spec.get("timeout_constant", settings.get("timeout_constant", 1.0))
+        ),
     }
     # pytest-django would put the first parent holding a manage.py (the repository) on sys.path,
     # and the tests would import the unmutated sources from there
@@ -153,16 +159,23 @@ def changed_modules(modules: dict[str, dict], ref: str) -> list[str]:
     return [m for m, spec in modules.items() if changed & {m, *spec["tests"]}]
 
 
-def fingerprint(module: str, spec: dict) -> str:
+def fingerprint(module: str, spec: dict, settings: dict, equivalents: list[dict]) -> str:
+    """What decides a module's result: its source and tests, the driver, the shared settings,
+    its own entry in .ci/mutation.toml and its own equivalent mutants."""
     digest = hashlib.sha256()
     files = [module, *(test.split("::")[0] for test in spec["tests"])]
-    files += [".ci/mutation.py", ".ci/mutation.toml", ".ci/mutation-equivalents.toml"]
-    files += [".ci/mutation_conftest.py"]
+    files += [".ci/mutation.py", ".ci/mutation_conftest.py"]
     for name in files:
         path = ROOT / name
         digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() if path.exists() else b"(missing)")
         digest.update(b"\0")
+    own = [
+        {key: value for key, value in entry.items() if not key.startswith("_")}
+        for entry in equivalents
+        if entry["module"] == module
+    ]
+    digest.update(json.dumps([settings, spec, own], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -172,11 +185,12 @@ def recorded_state() -> dict[str, dict]:
     return tomllib.loads(STATE.read_text(encoding="utf-8")).get("modules", {})
 
 
-def record_state(outcomes: list[Outcome], modules: dict[str, dict]) -> None:
+def record_state(outcomes: list[Outcome], modules: dict, settings: dict, equivalents: list) -> None:
     state = recorded_state()
     for outcome in outcomes:
+        spec = modules[outcome.module]
         state[outcome.module] = {
-            "fingerprint": fingerprint(outcome.module, modules[outcome.module]),
+            "fingerprint": fingerprint(outcome.module, spec, settings, equivalents),
             "rate": round(outcome.rate, 1),
             "mutants": outcome.total,
             "equivalent": len(outcome.equivalent),
@@ -318,6 +332,11 @@ def run_module(module: str, spec: dict, settings: dict, options, equivalents) ->
             outcome.unchecked += 1
         outcome.counts[mutant.status] = outcome.counts.get(mutant.status, 0) + 1
     outcome.seconds = time.monotonic() - started
+    timeouts = outcome.counts.get("timeout", 0)
+    if timeouts > max(3, 0.2 * len(mutants)):
+        # a limit too tight for the tests makes every mutant "time out", which would count as
+        # killed: raise timeout_constant for the module instead of trusting that rate
+        outcome.error = f"{timeouts} of {len(mutants)} mutants timed out; the limit is too tight"
     return outcome
 
 
@@ -402,7 +421,9 @@ def main() -> int:
         unchanged = [
             m
             for m in selected
-            if m in modules and state.get(m, {}).get("fingerprint") == fingerprint(m, modules[m])
+            if m in modules
+            and state.get(m, {}).get("fingerprint")
+            == fingerprint(m, modules[m], settings, equivalents)
         ]
         for module in unchanged:
             print(f"{module}: unchanged since its recorded run ({state[module]['rate']}%)")
@@ -421,14 +442,17 @@ def main() -> int:
         build_template(options.env)
         print(f"template test database built ({time.monotonic() - started:.0f}s)", flush=True)
     outcomes = []
-    for module in selected:
-        outcome = run_module(module, modules[module], settings, options, equivalents)
-        print(f"{module}: {outcome.rate:.1f}% in {outcome.seconds:.0f}s", flush=True)
-        outcomes.append(outcome)
+    try:
+        for module in selected:
+            outcome = run_module(module, modules[module], settings, options, equivalents)
+            print(f"{module}: {outcome.rate:.1f}% in {outcome.seconds:.0f}s", flush=True)
+            outcomes.append(outcome)
+    finally:
+        shutil.rmtree(TEMPLATE.parent, ignore_errors=True)
     ok = report(outcomes, equivalents, selected)
     print(f"\nmutation testing {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s")
     if ok and options.record:
-        record_state(outcomes, modules)
+        record_state(outcomes, modules, settings, equivalents)
         print(f"recorded in {STATE.relative_to(ROOT)}")
     return 0 if ok else 1
 
