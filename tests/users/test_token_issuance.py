@@ -187,7 +187,16 @@ def test_cli__audit_entries_name_the_operating_system_account(staff, monkeypatch
     monkeypatch.setattr(cli, "operator", lambda: "ops-alice")
     mark = audit_mark()
     argv = ["cpms", "token", "create", "--user", staff.username]
-    with mock.patch.object(sys, "argv", argv), mock.patch("sys.stdout", new=StringIO()):
+
+    def run_in_this_process(arguments: list[str]) -> None:
+        # Django's own runner closes every connection when the command ends, which would
+        # close the test's; the context `cli.main` sets up is what is under test
+        call_command(*arguments[1:], stdout=StringIO(), stderr=StringIO())
+
+    with (
+        mock.patch.object(sys, "argv", argv),
+        mock.patch("django.core.management.execute_from_command_line", run_in_this_process),
+    ):
         cli.main()
     assert actions_since(mark) == ["token.created"]
     entry = AuditEntry.objects.get(action="token.created")
