@@ -12,6 +12,10 @@ import schemathesis
 def cpms_error_shape(ctx, response, case):
     if response.status_code < 400:
         return None
+    if response.status_code == 414:
+        # gunicorn refuses a request line over 4,094 bytes before CPMS runs; documented in the
+        # OpenAPI document without a body
+        return None
     try:
         body = json.loads(response.content)
     except ValueError as exc:

@@ -111,6 +111,11 @@ ERROR_RESPONSES: dict[int, str] = {
     429: "Too many requests of this kind; try again later.",
 }
 BODY_ERROR_RESPONSES: dict[int, str] = {413: "The request body or upload is too large."}
+# answered by the HTTP server (gunicorn limits the request line to 4,094 bytes) before CPMS
+# sees the request, so it has no body in the error shape
+SERVER_RESPONSES: dict[int, str] = {
+    414: "The request line (path and query) is too long; the HTTP server refuses it."
+}
 
 
 class CpmsNinjaAPI(NinjaAPI):
@@ -130,6 +135,8 @@ class CpmsNinjaAPI(NinjaAPI):
                     # Ninja keys responses by int; a code declared by the operation wins
                     if status not in responses and str(status) not in responses:
                         responses[status] = {"description": description, "content": reference}
+                for status, description in SERVER_RESPONSES.items():
+                    responses.setdefault(status, {"description": description})
         return schema
 
 
