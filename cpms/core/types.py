@@ -20,3 +20,12 @@ MAX_MINOR_UNITS = 10**15
 MinorUnits = Annotated[int, Field(strict=True, ge=-MAX_MINOR_UNITS, le=MAX_MINOR_UNITS)]
 NonNegativeMinorUnits = Annotated[int, Field(strict=True, ge=0, le=MAX_MINOR_UNITS)]
 PositiveMinorUnits = Annotated[int, Field(strict=True, gt=0, le=MAX_MINOR_UNITS)]
+
+
+def integer_text(value: object) -> object:
+    """A CSV cell of plain ASCII digits as an int, so file imports can feed the strict types
+    above; anything else is returned unchanged for the schema to refuse with its message."""
+    text = str(value).strip() if isinstance(value, str) else None
+    if text is not None and text.isascii() and text.isdigit():
+        return int(text)
+    return value

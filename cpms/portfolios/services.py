@@ -16,6 +16,7 @@ from cpms.access.checks import require_permission
 from cpms.access.scopes import scoped
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core.types import integer_text
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import Holding
 from cpms.holdings.money import minor_exponent, to_minor
@@ -438,9 +439,8 @@ def trades_import(*, actor: Any, content: bytes) -> list[TradeOutcome]:
                 }
                 continue
             data = {key: value for key, value in row.items() if key != "portfolio" and value}
-            fee = str(data.get("fee_minor", "")).strip()
-            if fee.isascii() and fee.isdigit():  # CSV text; the schema takes strict integers
-                data["fee_minor"] = int(fee)
+            if "fee_minor" in data:  # CSV text; the schema takes strict integers
+                data["fee_minor"] = integer_text(data["fee_minor"])
             try:
                 outcomes.append(trade_book(actor=actor, holding=holding, data=data))
             except (TradeNotValid, TradeKeyConflict, InsufficientFunds, PeriodClosed) as exc:

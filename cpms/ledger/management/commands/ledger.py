@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from cpms.core.errors import CpmsError, NotFound
+from cpms.core.types import integer_text
 from cpms.customers.models import Customer
 from cpms.holdings.models import Holding
 from cpms.ledger import engine, selectors, services
@@ -166,10 +167,8 @@ class Command(BaseCommand):
                 )
             for record in reader:
                 item = {key: value for key, value in record.items() if value not in ("", None)}
-                amount = str(item.get("amount_minor", "")).strip()
-                if amount.isascii() and amount.isdigit():
-                    # CSV has only text; the schema takes amounts as strict integers
-                    item["amount_minor"] = int(amount)
+                if "amount_minor" in item:  # CSV has only text; the schema is strict
+                    item["amount_minor"] = integer_text(item["amount_minor"])
                 if item.get("metadata"):
                     # text that is not JSON is reported by validation as not a dict
                     with contextlib.suppress(json.JSONDecodeError):
