@@ -49,3 +49,46 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+SCREENSHOTS = Path(os.environ.get("CPMS_SCREENSHOTS", "var/screenshots"))
+WIDTHS = (1366, 390)
+
+
+def sign_in(page, url: str, username: str, password: str, totp_secret: str | None = None) -> None:
+    """Open `url` (a console page), sign in on the login page it redirects to, and answer the
+    two-factor prompt with a fresh TOTP code when `totp_secret` is given (the user must have
+    been enrolled with the `enrol` fixture, whose codes are a minute old)."""
+    from cpms.users import mfa
+
+    page.goto(url)
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    if totp_secret is not None:
+        page.locator("#id_code").wait_for()
+        page.locator("#id_code").fill(mfa.totp_code(totp_secret))
+        page.get_by_role("button", name="验证").click()
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def shoot(request):
+    """`shoot(page, "name")` saves full-page screenshots of the current page at 1366 px and
+    390 px wide under var/screenshots/<test>/ (CPMS_SCREENSHOTS overrides; CI keeps them as
+    artefacts) and leaves the page at its previous width."""
+    folder = SCREENSHOTS / request.node.name.replace("/", "_").replace("[", "-").strip("]")
+
+    def take(page, name: str) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        before = page.viewport_size or {"width": 1366, "height": 900}
+        paths = []
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            path = folder / f"{name}-{width}.png"
+            page.screenshot(path=str(path), full_page=True)
+            paths.append(path)
+        page.set_viewport_size(before)
+        return paths
+
+    return take
