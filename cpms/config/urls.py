@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 
 from cpms.config.api import api
+from cpms.core import picker_views
 from cpms.core import views as core_views
 
 urlpatterns = [
@@ -8,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/", core_views.api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("pick/<slug:kind>/", picker_views.pick, name="pick"),
     path("audit/", include("cpms.audit.urls")),
     path("access/", include("cpms.access.urls")),
     path("privacy/", include("cpms.privacy.urls")),

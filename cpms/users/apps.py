@@ -6,3 +6,9 @@ class UsersConfig(AppConfig):
     name = "cpms.users"
     label = "users"
     verbose_name = _("Users")
+
+    def ready(self) -> None:
+        from cpms.core import pickers
+        from cpms.users.pickers import search_staff
+
+        pickers.register("staff", search=search_staff)
