@@ -46,13 +46,51 @@ def conflicts_in(codes: Iterable[str]) -> list[tuple[str, str]]:
     return sorted((first, second) for first, second in pairs if first in held and second in held)
 
 
-def _raise_conflict(pairs: list[tuple[str, str]], who: str) -> None:
-    described = "; ".join(f"{first} + {second}" for first, second in pairs)
-    raise SegregationOfDutiesConflict(
-        _("Refused: %(who)s would hold conflicting permissions (%(pairs)s).")
-        % {"who": who, "pairs": described},
-        fields={"permissions": described},
+def _duty(code: str, sources: dict[str, list[str]] | None) -> str:
+    """A permission as a person reads it: its translated name, and the roles bringing it."""
+    from cpms.access.labels import permission_label
+
+    name = permission_label(code)
+    roles = (sources or {}).get(code) or []
+    if roles:
+        return _("%(permission)s (from %(roles)s)") % {
+            "permission": name,
+            "roles": ", ".join(sorted(set(roles))),
+        }
+    return name
+
+
+def _raise_conflict(
+    pairs: list[tuple[str, str]], who: str, sources: dict[str, list[str]] | None = None
+) -> None:
+    """Refuse with a message naming both duties of each conflicting pair (translated names and
+    the roles they come from) and the rule (the two codes, as declared)."""
+    message = " ".join(
+        _(
+            "Refused: %(who)s cannot hold both “%(first)s” and “%(second)s”: "
+            "separation of duties rule %(rule)s."
+        )
+        % {
+            "who": who,
+            "first": _duty(first, sources),
+            "second": _duty(second, sources),
+            "rule": f"{first} + {second}",
+        }
+        for first, second in pairs
     )
+    raise SegregationOfDutiesConflict(message, fields={"permissions": message})
+
+
+def _permission_sources(user: User, extra: Role | None = None) -> dict[str, list[str]]:
+    """Permission code -> names of the user's active roles (and `extra`) that carry it."""
+    sources: dict[str, list[str]] = {}
+    roles = Role.objects.filter(
+        grants__user=user, grants__revoked_at__isnull=True, is_active=True
+    ).distinct()
+    for role in [*roles.prefetch_related("permissions"), *([extra] if extra else [])]:
+        for code in role.permissions.values_list("code", flat=True):
+            sources.setdefault(code, []).append(str(role.display_name))
+    return sources
 
 
 def _role_snapshot(role: Role) -> dict[str, Any]:
@@ -206,7 +244,7 @@ def _grant_target(
     held = _held_permissions(user)
     pairs = conflicts_in(held | set(role.permissions.values_list("code", flat=True)))
     if pairs:
-        _raise_conflict(pairs, user.username)
+        _raise_conflict(pairs, user.username, _permission_sources(user, role))
     return scope, branch
 
 
@@ -303,7 +341,7 @@ def grant_create(
             _held_permissions(user) | set(role.permissions.values_list("code", flat=True))
         )
         if pairs:  # checked again under the lock: a concurrent grant may have landed
-            _raise_conflict(pairs, user.username)
+            _raise_conflict(pairs, user.username, _permission_sources(user, role))
         grant = Grant.objects.create(
             user=user,
             role=role,

@@ -21,10 +21,12 @@ class AuditAction(models.TextChoices):
     REAUTHENTICATED = "auth.reauthenticated", _("Re-authenticated")
     PASSWORD_CHANGED = "auth.password_changed", _("Password changed")
     SESSION_EXPIRED = "auth.session_expired", _("Session expired")
+    PASSWORD_RESET = "auth.password_reset", _("Password reset by an administrator")
     # users, branches, API tokens
     USER_CREATED = "user.created", _("User created")
     USER_UPDATED = "user.updated", _("User updated")
     USER_DEACTIVATED = "user.deactivated", _("User deactivated")
+    USER_REACTIVATED = "user.reactivated", _("User reactivated")
     BRANCH_CREATED = "branch.created", _("Branch created")
     TOKEN_CREATED = "token.created", _("API token created")
     TOKEN_REVOKED = "token.revoked", _("API token revoked")

@@ -39,6 +39,9 @@ class User(AbstractUser):
     # An integration's identity, not a person: it cannot sign in to the console, cannot decide
     # approvals, and is the only kind of user an administrator may issue tokens for.
     is_service_account = models.BooleanField(_("service account"), default=False)
+    # Set when an administrator gave a one-time password (new account, password reset): the
+    # console lets the person do nothing but choose their own password until they have.
+    password_change_required = models.BooleanField(_("must change password"), default=False)
 
     class Meta:
         verbose_name = _("user")

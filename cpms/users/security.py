@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.core.errors import Conflict, ValidationFailed
+from cpms.core.errors import Conflict, PermissionDenied, ValidationFailed
 from cpms.users import mfa
 from cpms.users.choices import Role
 from cpms.users.models import AccountLock, LoginAttempt, RecoveryCode, TotpDevice, User
@@ -435,17 +435,48 @@ def password_change(*, actor: User, user: User, old: str, new: str) -> User:
             validate_password(new, locked)
         except DjangoValidationError as exc:
             raise ValidationFailed(fields={"new": " ".join(exc.messages)}) from exc
+        was_required = locked.password_change_required
         locked.set_password(new)
-        locked.save(update_fields=["password"])
+        locked.password_change_required = False
+        locked.save(update_fields=["password", "password_change_required"])
         audit_record(
             actor=actor,
             action=AuditAction.PASSWORD_CHANGED,
             object_type="user",
             object_id=user.pk,
-            after={"username": user.username},
+            after={"username": user.username, "replaced_one_time_password": was_required},
         )
     user.password = locked.password
+    user.password_change_required = False
     return locked
+
+
+def password_reset(*, actor: User | None, user: User, reason: str = "") -> str:
+    """An administrator gives `user` a new one-time password (returned, shown once) that they
+    must replace at the next sign-in; their sessions end (the session hash changes). Not for
+    oneself: people change their own password with the current one. `actor` None is the CLI."""
+    from cpms.users import services
+
+    if actor is not None and actor.pk == user.pk:
+        raise PermissionDenied(
+            _("Change your own password on your account page."),
+            code="users.self_administration",
+        )
+    password = services.one_time_password()
+    with transaction.atomic():
+        locked = services.staff_administered(actor=actor, user=user)
+        locked.set_password(password)
+        locked.password_change_required = True
+        locked.save(update_fields=["password", "password_change_required"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.PASSWORD_RESET,
+            object_type="user",
+            object_id=locked.pk,
+            after={"username": locked.username, "password": "one-time"},
+            reason=reason,
+        )
+    return password
 
 
 # ---------------------------------------------------------------- two-factor enrolment
@@ -563,7 +594,16 @@ def mfa_reset(*, actor: User | None, user: User, reason: str = "") -> None:
     (`users.manage`); a privileged user must enrol again at the next sign-in."""
     if actor is not None:
         require_permission(actor, "users.manage")
+        if actor.pk == user.pk:
+            raise PermissionDenied(
+                _("You cannot remove your own two-factor sign-in."),
+                code="users.self_administration",
+            )
     with transaction.atomic():
+        if actor is not None:
+            from cpms.users.services import staff_administered
+
+            staff_administered(actor=actor, user=user)  # in scope, else not found
         _lock_user(user.pk)
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is None or not device.is_confirmed:

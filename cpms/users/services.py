@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -310,3 +311,220 @@ def token_authenticate_record(token: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
         record.last_used_at = now
     return record
+
+
+# ---------------------------------------------------------------- staff administration
+#
+# One function per state change, each in its own transaction with its audit entry. The actor
+# holds `users.manage` and reaches the staff member within that permission's scope (a
+# branch-scoped administrator administers their branch only; anything else is "not found").
+# Nobody administers themselves: no self-deactivation, no self password reset here (people
+# change their own password on their account page). Role grants go through the access layer
+# (`access.services.grant_request`, maker-checker), never around it. `actor=None` is the CLI.
+
+ONE_TIME_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"  # noqa: S105
+
+
+def one_time_password() -> str:
+    """A password given once to a person (new account, reset): 4 groups of 4 characters
+    without look-alikes (~91 bits), which the person must replace at the next sign-in."""
+    groups = (
+        "".join(secrets.choice(ONE_TIME_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)
+    )
+    return "-".join(groups)
+
+
+def staff_administered(*, actor: User | None, user: User) -> User:
+    """`user` locked for update if `actor` may administer them; NotFound outside the actor's
+    `users.manage` scope (missing and out of scope look the same); PermissionDenied without
+    the permission."""
+    from cpms.access import checks
+    from cpms.access.scopes import scoped
+
+    users = User.objects.all()
+    if actor is not None:
+        checks.require_permission(actor, "users.manage")
+        users = scoped(users, user=actor, permission="users.manage")
+    locked = users.select_for_update().filter(pk=user.pk, is_service_account=False).first()
+    if locked is None:
+        raise NotFound()
+    return locked
+
+
+def _refuse_self(actor: User | None, user: User, message: str) -> None:
+    if actor is not None and actor.pk == user.pk:
+        raise PermissionDenied(message, code="users.self_administration")
+
+
+@dataclass(frozen=True)
+class StaffCreated:
+    user: User
+    password: str  # the one-time password, shown once; only its hash is stored
+    granted: list[str]  # role codes granted now (no approval required by policy)
+    requested: list[Any]  # approval requests waiting for a checker
+
+
+def staff_create(
+    *,
+    actor: User | None,
+    username: str,
+    display_name: str,
+    branch: Branch | None,
+    roles: Sequence[Any] = (),
+    email: str = "",
+    reason: str = "",
+) -> StaffCreated:
+    """A new staff member with a one-time password they must change at the first sign-in.
+    Each role in `roles` (access `Role` objects) is requested through the access layer like
+    any other grant: made now when no approval is needed, else waiting for a checker. Any
+    refusal (separation of duties, unknown branch) leaves nothing behind."""
+    from cpms.access import checks
+    from cpms.access import services as access_services
+    from cpms.access.models import Grant
+
+    if actor is not None:
+        checks.require_permission(actor, "users.manage")
+    username = (username or "").strip()
+    errors: dict[str, str] = {}
+    if not username:
+        errors["username"] = _("A user name is required.")
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = _("This user name is already taken.")
+    if not (display_name or "").strip():
+        errors["display_name"] = _("A display name is required.")
+    if branch is not None and not branch.is_active:
+        errors["branch"] = _("This branch is closed.")
+    if roles and actor is None:
+        errors["roles"] = _("Grant roles from the console or the API (maker-checker).")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    password = one_time_password()
+    granted: list[str] = []
+    requested: list[Any] = []
+    with transaction.atomic():
+        user = User(
+            username=username,
+            display_name=display_name.strip(),
+            email=(email or "").strip(),
+            branch=branch,
+            is_staff=True,
+            password_change_required=True,
+        )
+        user.set_password(password)
+        user.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.USER_CREATED,
+            object_type="user",
+            object_id=user.pk,
+            after={
+                "username": user.username,
+                "display_name": user.display_name,
+                "email": user.email,
+                "branch": branch.code if branch else None,
+                "roles_requested": sorted(role.code for role in roles),
+                "password": "one-time",
+            },
+            pii_fields=("email",),
+            reason=reason,
+        )
+        for role in roles:
+            outcome = access_services.grant_request(
+                actor=actor,
+                user=user,
+                role=role,
+                branch=branch,
+                reason=reason or _("New staff member %(username)s") % {"username": username},
+            )
+            if isinstance(outcome, Grant):
+                granted.append(role.code)
+            else:
+                requested.append(outcome)
+    return StaffCreated(user=user, password=password, granted=granted, requested=requested)
+
+
+def staff_update(
+    *,
+    actor: User | None,
+    user: User,
+    display_name: str,
+    branch: Branch | None,
+    email: str = "",
+) -> User:
+    """Change a staff member's display name, branch and e-mail address."""
+    errors: dict[str, str] = {}
+    if not (display_name or "").strip():
+        errors["display_name"] = _("A display name is required.")
+    if branch is not None and not branch.is_active and branch.pk != user.branch_id:
+        errors["branch"] = _("This branch is closed.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    with transaction.atomic():
+        locked = staff_administered(actor=actor, user=user)
+        before = {
+            "display_name": locked.display_name,
+            "email": locked.email,
+            "branch": locked.branch.code if locked.branch_id else None,
+        }
+        locked.display_name = display_name.strip()
+        locked.email = (email or "").strip()
+        locked.branch = branch
+        after = {
+            "display_name": locked.display_name,
+            "email": locked.email,
+            "branch": branch.code if branch else None,
+        }
+        if after != before:
+            locked.save(update_fields=["display_name", "email", "branch"])
+            audit_record(
+                actor=actor,
+                action=AuditAction.USER_UPDATED,
+                object_type="user",
+                object_id=locked.pk,
+                before=before,
+                after={"username": locked.username, **after},
+                pii_fields=("email",),
+            )
+    return locked
+
+
+def staff_deactivate(*, actor: User | None, user: User, reason: str = "") -> User:
+    """Stop a staff member signing in (sessions and tokens stop working at once: both check
+    `is_active`). Grants stay, so reactivation restores the same access."""
+    _refuse_self(actor, user, _("You cannot deactivate your own account."))
+    with transaction.atomic():
+        locked = staff_administered(actor=actor, user=user)
+        if not locked.is_active:
+            raise ValidationFailed(fields={"user": _("This account is already inactive.")})
+        locked.is_active = False
+        locked.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.USER_DEACTIVATED,
+            object_type="user",
+            object_id=locked.pk,
+            before={"is_active": True},
+            after={"username": locked.username, "is_active": False},
+            reason=reason,
+        )
+    return locked
+
+
+def staff_reactivate(*, actor: User | None, user: User, reason: str = "") -> User:
+    _refuse_self(actor, user, _("You cannot reactivate your own account."))
+    with transaction.atomic():
+        locked = staff_administered(actor=actor, user=user)
+        if locked.is_active:
+            raise ValidationFailed(fields={"user": _("This account is already active.")})
+        locked.is_active = True
+        locked.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.USER_REACTIVATED,
+            object_type="user",
+            object_id=locked.pk,
+            before={"is_active": False},
+            after={"username": locked.username, "is_active": True},
+            reason=reason,
+        )
+    return locked
