@@ -9,14 +9,32 @@ from typing import Any
 from cpms.core.pickers import LIMIT, Option
 from cpms.customers import selectors
 
+# what a form may ask the picker to scope by (f_permission=…): the customers a person may
+# record purchases for, take property from or post for. Anything else falls back to view.
+SCOPING_PERMISSIONS = frozenset(
+    {
+        "customers.view",
+        "customers.manage",
+        "retail.view",
+        "retail.manage",
+        "holdings.view",
+        "holdings.manage",
+        "ledger.view",
+        "ledger.post",
+    }
+)
+
 
 def search_customers(*, user: Any, q: str, extra: Mapping[str, str]) -> Iterable[Option]:
     if not q:
         return []
+    permission = extra.get("permission", "customers.view")
+    if permission not in SCOPING_PERMISSIONS:
+        permission = "customers.view"
     rows = list(
-        selectors.customer_list(user=user, q=q, status=extra.get("status") or None).order_by(
-            "legal_name", "pk"
-        )[:LIMIT]
+        selectors.customer_list(
+            user=user, q=q, status=extra.get("status") or None, permission=permission
+        ).order_by("legal_name", "pk")[:LIMIT]
     )
     masked = selectors.customer_masked(rows)
     options = []

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cpms.core.forms import MoneyField
 from cpms.retail.money import format_minor, parse_major
 
 
@@ -34,10 +35,9 @@ class AdjustForm(forms.Form):
 class RuleForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
     points_per_unit = forms.IntegerField(label=gettext_lazy("Points per unit"), min_value=1)
-    unit_minor = forms.IntegerField(
-        label=gettext_lazy("Unit spent (minor units)"),
-        min_value=1,
-        help_text=gettext_lazy("100 = per 1.00 of the currency"),
+    unit = MoneyField(
+        label=gettext_lazy("Per amount spent"),
+        help_text=gettext_lazy("E.g. 1.00: the points above are awarded per 1.00 spent"),
     )
     expiry_months = forms.IntegerField(
         label=gettext_lazy("Points expire after (months)"), min_value=1, max_value=120
@@ -61,13 +61,14 @@ class RuleForm(forms.Form):
     def __init__(self, *args: Any, currency: str = "CNY", **kwargs: Any) -> None:
         self.currency = currency
         super().__init__(*args, **kwargs)
+        self.fields["unit"].currency = currency
 
     @staticmethod
     def initial_for(rule: Any) -> dict[str, Any]:
         return {
             "name": rule.name,
             "points_per_unit": rule.points_per_unit,
-            "unit_minor": rule.unit_minor,
+            "unit": format_minor(rule.unit_minor, rule.currency, code=False),
             "expiry_months": rule.expiry_months,
             "active": rule.active,
             "categories": "\n".join(
@@ -130,7 +131,7 @@ class RuleForm(forms.Form):
         return {
             "name": data["name"],
             "points_per_unit": data["points_per_unit"],
-            "unit_minor": data["unit_minor"],
+            "unit_minor": data["unit"],
             "expiry_months": data["expiry_months"],
             "active": data["active"],
             "category_multipliers": data["categories"],

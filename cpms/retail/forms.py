@@ -8,7 +8,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.forms import PickerField
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
+from cpms.retail.models import MANAGE_PERMISSION
 from cpms.retail.money import parse_major
 
 LINE_ROWS = 5
@@ -26,7 +28,9 @@ def _minor(form: forms.Form, name: str, currency: str) -> int | None:
 
 
 class PurchaseForm(forms.Form):
-    customer_number = forms.CharField(label=_("Customer number"), max_length=40)
+    customer = PickerField(
+        "customer", label=_("Customer"), placeholder=_("Name, pinyin, customer or ID number")
+    )
     reference = forms.CharField(label=_("Receipt number"), max_length=60)
     purchased_at = forms.DateTimeField(
         label=_("Purchased at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -38,6 +42,14 @@ class PurchaseForm(forms.Form):
     currency = forms.CharField(label=_("Currency"), max_length=3, initial="CNY")
     total = forms.CharField(label=_("Total"), max_length=20, help_text=_("E.g. 199.00"))
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from cpms.customers.selectors import customer_list
+
+        field = self.fields["customer"]
+        field.queryset = customer_list(user=user, permission=MANAGE_PERMISSION)
+        field.set_extra(permission=MANAGE_PERMISSION)
 
     def total_minor(self) -> int | None:
         return _minor(self, "total", (self.cleaned_data.get("currency") or "CNY").upper())
@@ -88,7 +100,7 @@ def purchase_data(form: PurchaseForm, lines: Any) -> dict[str, Any] | None:
     if form.errors or any(line.errors for line in lines):
         return None
     return {
-        "customer_number": form.cleaned_data["customer_number"],
+        "customer_number": form.cleaned_data["customer"].customer_number,
         "reference": form.cleaned_data["reference"],
         "purchased_at": form.cleaned_data["purchased_at"],
         "channel": form.cleaned_data["channel"],

@@ -17,6 +17,7 @@ from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.pagination import keyset_page
+from cpms.customers.selectors import customer_list
 from cpms.retail import selectors, services
 from cpms.retail.choices import Channel
 from cpms.retail.forms import PurchaseForm, PurchaseLineFormSet, ReturnForm, purchase_data
@@ -26,7 +27,7 @@ PAGE_SIZE = 25
 TAB_ROWS = 10
 ORDERING = ("-purchased_at", "-pk")
 # service field name -> form field name
-PURCHASE_FIELDS = {"customer_id": "customer_number", "total_minor": "total"}
+PURCHASE_FIELDS = {"customer_id": "customer", "customer_number": "customer", "total_minor": "total"}
 LINE_FIELDS = {"unit_amount_minor": "unit_price", "amount_minor": "amount"}
 
 
@@ -137,12 +138,17 @@ def _apply_errors(form: Any, exc: CpmsError, lines: Any = None, line_forms: Any 
 def purchase_create(request: HttpRequest) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
     initial = {
-        "customer_number": (request.GET.get("customer_number") or "")[:40],
         "purchased_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
         "channel": Channel.STORE,
         "currency": "CNY",
     }
-    form = PurchaseForm(request.POST or None, initial=initial)
+    number = (request.GET.get("customer_number") or "")[:40]
+    if number:  # "record a purchase" from a customer's page names the customer
+        chosen = customer_list(user=request.user, permission=MANAGE_PERMISSION).filter(
+            customer_number=number
+        )
+        initial["customer"] = chosen.values_list("pk", flat=True).first()
+    form = PurchaseForm(request.POST or None, initial=initial, user=request.user)
     lines = PurchaseLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and all([form.is_valid(), lines.is_valid()]):
         data = purchase_data(form, lines)

@@ -217,7 +217,7 @@ def test_console_rules__edit(rm1_client):
         {
             "name": "CNY points",
             "points_per_unit": "1",
-            "unit_minor": "100",
+            "unit": "1.00",
             "expiry_months": "18",
             "active": "on",
             "categories": "数码 = 2\n食品=1.5",
@@ -237,13 +237,24 @@ def test_console_rules__edit(rm1_client):
     bad = rm1_client.post(
         url,
         {
-            **{"name": "x", "points_per_unit": "1", "unit_minor": "100"},
+            **{"name": "x", "points_per_unit": "1", "unit": "1.00"},
             "expiry_months": "12",
             "tiers": "gold | Gold | 10 | 2",
         },
     )
     assert bad.status_code == 200
     assert "tiers" in bad.context["form"].errors
+    assert form.context["form"].initial["unit"] == "1.00"
+    too_precise = rm1_client.post(
+        url,
+        {
+            **{"name": "x", "points_per_unit": "1", "unit": "1.005"},
+            "expiry_months": "12",
+            "tiers": "standard | Standard | 0 | 1",
+        },
+    )
+    assert "CNY" in too_precise.context["form"].errors["unit"][0]
+    assert PointsRule.objects.get(currency="CNY").unit_minor == 100
 
 
 def test_console_customer_tab(rm1_client, customer, buy):

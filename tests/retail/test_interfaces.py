@@ -205,7 +205,7 @@ def test_console_detail__other_manager_gets_404(make_user, purchase, rm2):
 
 def _purchase_form(customer, **overrides) -> dict[str, str]:
     data = {
-        "customer_number": customer.customer_number,
+        "customer": str(customer.pk),
         "reference": "R-FORM",
         "purchased_at": "2026-01-05T10:30",
         "channel": "store",
@@ -384,3 +384,30 @@ def test_lists__query_count_does_not_grow_with_rows(rm1, rm1_client, customer, t
     )
 
     assert six == one
+
+
+def test_console_purchase_create__customer_is_picked_within_scope(rm1_client, customer, rm2):
+    from cpms.customers.services import customer_register
+
+    others = customer_register(
+        actor=rm2,
+        data={
+            "kind": "organisation",
+            "legal_name": "别人的客户有限公司",
+            "identity_kind": "uscc",
+            "identity_number": "91350100M000100Y43",
+            "relationship_manager_id": rm2.pk,
+        },
+    )
+    refused = rm1_client.post(reverse("retail:create"), _purchase_form(others))
+    missing_form = _purchase_form(customer)
+    missing_form["customer"] = "99999999"
+    missing = rm1_client.post(reverse("retail:create"), missing_form)
+    assert refused.status_code == missing.status_code == 200
+    assert not Purchase.objects.exists()
+    assert "别人的客户有限公司" not in refused.content.decode()
+    assert refused.context["form"].errors["customer"] == missing.context["form"].errors["customer"]
+    prefilled = rm1_client.get(
+        reverse("retail:create"), {"customer_number": customer.customer_number}
+    ).content.decode()
+    assert customer.legal_name in prefilled and 'role="combobox"' in prefilled
