@@ -9,7 +9,8 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cpms.users import security
@@ -38,4 +39,25 @@ class IdleSessionMiddleware:
                 not isinstance(last, int | float) or now - last >= TOUCH_GRANULARITY_SECONDS
             ):
                 request.session[LAST_ACTIVITY] = now
+            if getattr(user, "password_change_required", False) and user.is_authenticated:
+                redirect = _password_change_first(request)
+                if redirect is not None:
+                    return redirect
         return self.get_response(request)
+
+
+# What someone holding a one-time password may still open: the password form itself, signing
+# out, the language switch and static files. Everything else sends them to the password form.
+_OPEN_PATHS = ("/static/", "/i18n/", "/favicon")
+
+
+def _password_change_first(request: HttpRequest) -> HttpResponse | None:
+    target = reverse("users:password-change")
+    path = request.path
+    if path == target or path == reverse("console:logout") or path.startswith(_OPEN_PATHS):
+        return None
+    if path.startswith("/api/"):
+        return None  # API calls carry tokens, which such a user cannot have created yet
+    if request.method == "GET":
+        messages.info(request, _("Choose your own password before you continue."))
+    return HttpResponseRedirect(target)

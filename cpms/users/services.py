@@ -360,7 +360,7 @@ def _refuse_self(actor: User | None, user: User, message: str) -> None:
 class StaffCreated:
     user: User
     password: str  # the one-time password, shown once; only its hash is stored
-    granted: list[str]  # role codes granted now (no approval required by policy)
+    granted: list[Any]  # access roles granted now (no approval required by policy)
     requested: list[Any]  # approval requests waiting for a checker
 
 
@@ -399,7 +399,7 @@ def staff_create(
     if errors:
         raise ValidationFailed(fields=errors)
     password = one_time_password()
-    granted: list[str] = []
+    granted: list[Any] = []
     requested: list[Any] = []
     with transaction.atomic():
         user = User(
@@ -437,7 +437,7 @@ def staff_create(
                 reason=reason or _("New staff member %(username)s") % {"username": username},
             )
             if isinstance(outcome, Grant):
-                granted.append(role.code)
+                granted.append(role)
             else:
                 requested.append(outcome)
     return StaffCreated(user=user, password=password, granted=granted, requested=requested)
