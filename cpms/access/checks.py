@@ -76,9 +76,14 @@ def user_has_permission(user: Any, code: str) -> bool:
 
 def require_permission(user: Any, code: str) -> None:
     if not user_has_permission(user, code):
-        raise PermissionDenied(
-            _("You do not have the permission “%(permission)s”.")
-            % {"permission": BY_CODE[code].label}
+        from cpms.access.refusals import mark
+
+        raise mark(
+            PermissionDenied(
+                _("You do not have the permission “%(permission)s”.")
+                % {"permission": BY_CODE[code].label}
+            ),
+            permission=code,
         )
 
 

@@ -83,7 +83,19 @@ def get_for_user(queryset: QuerySet[M], *, user: Any, pk: Any, permission: str) 
     it exists but is out of scope)."""
     row = scoped(queryset, user=user, permission=permission).filter(pk=pk).first()
     if row is None:
-        raise NotFound()
+        error = NotFound()
+        if queryset.model._default_manager.filter(pk=pk).exists():
+            # outside scope: answered like a missing row, recorded as a refusal (access.refusals)
+            from cpms.access.refusals import mark
+
+            mark(
+                error,
+                permission=permission,
+                scope="out_of_scope",
+                object_type=queryset.model._meta.label_lower,
+                object_id=pk,
+            )
+        raise error
     return row
 
 

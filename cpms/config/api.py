@@ -15,6 +15,7 @@ from ninja.parser import Parser
 
 from cpms import __version__
 from cpms.access.api import router as access_router
+from cpms.access.refusals import record_refusal
 from cpms.approvals.api import router as approvals_router
 from cpms.audit.api import router as audit_router
 from cpms.core.errors import CpmsError, error_body
@@ -168,6 +169,8 @@ def _field_name(location: list[Any] | tuple[Any, ...]) -> str:
 
 @api.exception_handler(CpmsError)
 def _domain_error(request: HttpRequest, exc: CpmsError) -> HttpResponse:
+    if exc.status in (403, 404):
+        record_refusal(request, status=exc.status, exc=exc)
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
@@ -197,11 +200,14 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return api.create_response(request, body_error.as_dict(), status=body_error.status)
     codes = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
+    if exc.status_code in (403, 404):
+        record_refusal(request, status=exc.status_code, exc=exc)
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    record_refusal(request, status=404, exc=exc)
     return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
 
 

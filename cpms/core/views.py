@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from cpms import __version__
+from cpms.access.refusals import record_refusal
 from cpms.core.errors import error_body
 from cpms.core.selectors import database_status
 
@@ -68,6 +69,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    record_refusal(request, status=403, exc=exception)
     return _error(
         request,
         status=403,
@@ -78,6 +80,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    record_refusal(request, status=404, exc=exception)
     return _error(
         request,
         status=404,
@@ -85,6 +88,21 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
         title=_("Page not found"),
         message=_("The page you asked for does not exist or has moved."),
     )
+
+
+def debug_page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Debug mode (`make run`) answers a 404 with the friendly page too, not Django's page that
+    lists every URL pattern; 500s keep their debug traceback. Installed by `install_debug_404`."""
+    return page_not_found(request, exception)
+
+
+def install_debug_404() -> None:
+    """Django renders a 404 in debug mode with `django.views.debug.technical_404_response`,
+    looked up at call time; point it at the friendly page (called once, from the console
+    app's ready())."""
+    from django.views import debug
+
+    debug.technical_404_response = debug_page_not_found
 
 
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
