@@ -118,3 +118,11 @@ def approval_policy_get(*, user: Any, action: str) -> ApprovalPolicy:
     if policy is None:
         raise NotFound()
     return policy
+
+
+def awaiting_decision_count(user: Any) -> int:
+    """Pending requests this user may decide (not their own, not yet decided by them, not
+    expired): the badge on the console's Approvals menu entry."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return approval_request_list(user=user, awaiting_me=True).count()
