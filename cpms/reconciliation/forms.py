@@ -1,4 +1,5 @@
-"""Console forms: statement upload and a user-defined CSV profile (fields = CsvProfile)."""
+"""Console forms: statement upload, a user-defined CSV profile (fields = CsvProfile) and the
+filters of one side of the reconciliation workspace."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.money import AmountError, parse_major
 from cpms.reconciliation.formats import FORMATS
+from cpms.reconciliation.selectors import SideFilter
 
 LIST_FIELDS = (
     "encodings",
@@ -131,3 +134,61 @@ class ProfileForm(forms.Form):
                 skip[column.strip()] = [value.strip() for value in values.split("|")]
         data["skip_rows"] = skip
         return data
+
+
+class SideFilterForm(forms.Form):
+    """The filters of one side of the workspace (prefix "l" for statement lines, "t" for
+    ledger transfers): date range, amount in the account's main unit (a typed sign narrows to
+    that direction), text in the reference (lines: also narrative and counterparty)."""
+
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    amount = forms.CharField(
+        label=_("Amount"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    q = forms.CharField(
+        label=_("Reference"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, currency: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> tuple[int, bool] | None:
+        text = (self.cleaned_data.get("amount") or "").strip()
+        if not text:
+            return None
+        try:
+            minor = parse_major(text, self.currency, allow_negative=True)
+        except AmountError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+        return minor, text.startswith(("-", "+", "\uff0d", "\uff0b"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error("end", _("The end date is before the start date."))
+        return data
+
+    def side(self) -> SideFilter:
+        """The valid filters (an invalid field is left out, its error shown on the form)."""
+        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
+        amount = data.get("amount")
+        return SideFilter(
+            date_from=data.get("start") if "end" not in self.errors else None,
+            date_to=data.get("end") if "end" not in self.errors else None,
+            amount_minor=amount[0] if amount else None,
+            signed=amount[1] if amount else False,
+            text=(data.get("q") or "").strip(),
+        )

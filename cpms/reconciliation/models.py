@@ -89,6 +89,11 @@ class BankStatementLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["statement", "index"], name="recon_line_index")
         ]
+        # the workspace filters open lines by date and amount (docs/reconciliation.md)
+        indexes = [
+            models.Index(fields=["statement", "booking_date"], name="recon_line_date_idx"),
+            models.Index(fields=["amount_minor"], name="recon_line_amount_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.statement_id}/{self.index}"

@@ -5,9 +5,12 @@ report. Bank accounts are internal ledger accounts: every holder of `ledger.view
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -178,10 +181,318 @@ def signed_amount(account: Account, transfer: Transfer) -> int:
     return transfer.amount if transfer.debit_account_id == account.pk else -transfer.amount
 
 
+# ------------------------------------------------------------------------------- matching rules
+
+DEFAULT_WINDOW_DAYS = 3
+
+
+def date_window_days() -> int:
+    """How far (days) a transfer's value date may be from the line's date for an auto-match
+    (setting CPMS_RECONCILIATION_WINDOW_DAYS, default 3)."""
+    return int(getattr(settings, "CPMS_RECONCILIATION_WINDOW_DAYS", DEFAULT_WINDOW_DAYS))
+
+
+def reference_rank(line: BankStatementLine, transfer: Transfer) -> int:
+    """0: same reference; 1: one contains the other (or the narrative names it); 2: none."""
+    theirs = line.reference.strip().upper()
+    ours = transfer.reference.strip().upper()
+    if not ours:
+        return 2
+    if theirs and theirs == ours:
+        return 0
+    if (theirs and (ours in theirs or (len(theirs) >= 4 and theirs in ours))) or (
+        ours in (line.description or "").upper()
+    ):
+        return 1
+    return 2
+
+
+def _candidate_transfers(account: Account, lines: Sequence[BankStatementLine]) -> list[Transfer]:
+    """Unmatched posted transfers that could match one of `lines` (same absolute amount, value
+    date within the window of the earliest and latest line): one query."""
+    if not lines:
+        return []
+    window = datetime.timedelta(days=date_window_days())
+    dates = [line.match_date for line in lines]
+    amounts = {abs(line.amount_minor) for line in lines}
+    return list(
+        unmatched_transfers(account).filter(
+            value_date__gte=min(dates) - window,
+            value_date__lte=max(dates) + window,
+            amount__in=amounts,
+        )
+    )
+
+
+def ranked_pairs(
+    account: Account, lines: Sequence[BankStatementLine]
+) -> list[tuple[BankStatementLine, Transfer]]:
+    """The auto-match rules applied to `lines` (which must be unmatched): every (line,
+    transfer) candidate pair — same direction and amount, value date within the window — ranked
+    by (date distance, reference rank, transfer id, line id) and taken greedily, so the result
+    is one-to-one and deterministic. One query."""
+    window = date_window_days()
+    by_amount: dict[int, list[Transfer]] = {}
+    for transfer in _candidate_transfers(account, lines):
+        by_amount.setdefault(signed_amount(account, transfer), []).append(transfer)
+    candidates = []
+    for line in lines:
+        for transfer in by_amount.get(line.amount_minor, ()):
+            distance = abs((transfer.value_date - line.match_date).days)
+            if distance <= window:
+                rank = reference_rank(line, transfer)
+                candidates.append((distance, rank, transfer.pk, line.pk, line, transfer))
+    candidates.sort(key=lambda item: item[:4])
+    used_lines: set[int] = set()
+    used_transfers: set[int] = set()
+    pairs: list[tuple[BankStatementLine, Transfer]] = []
+    for _distance, _rank, transfer_id, line_id, line, transfer in candidates:
+        if line_id in used_lines or transfer_id in used_transfers:
+            continue
+        used_lines.add(line_id)
+        used_transfers.add(transfer_id)
+        pairs.append((line, transfer))
+    return pairs
+
+
+# ------------------------------------------------------------------------------- the workspace
+
+WORKSPACE_PAGE_SIZE = 50
+SUGGESTION_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class SideFilter:
+    """What one side of the workspace is narrowed to. `amount_minor` is compared without sign
+    unless `signed` (a typed "-" or "+"): then only that direction matches."""
+
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    amount_minor: int | None = None
+    signed: bool = False
+    text: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.date_from or self.date_to or self.amount_minor is not None or self.text)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a workspace side, with the totals a person reads ("1–50 of 1,234")."""
+
+    rows: list[Any]
+    number: int
+    size: int
+    total: int
+    amount_minor: int  # the net amount of the whole filtered set (+ money in)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.total else (self.number - 1) * self.size + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.number * self.size)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def previous(self) -> int:
+        return self.number - 1
+
+    @property
+    def next(self) -> int:
+        return self.number + 1
+
+
+def _page(query: QuerySet, totals: dict[str, Any], number: int, size: int) -> Page:
+    total = int(totals["n"] or 0)
+    pages = max(1, -(-total // size))
+    number = min(max(1, number), pages)
+    offset = (number - 1) * size
+    rows = list(query[offset : offset + size]) if total else []
+    return Page(
+        rows=rows, number=number, size=size, total=total, amount_minor=int(totals["net"] or 0)
+    )
+
+
+def open_lines(account: Account, *, statement_id: int | None = None) -> QuerySet:
+    """The account's statement lines without an active match (of one statement if given)."""
+    matched = _active_matches().filter(line=OuterRef("pk"))
+    query = BankStatementLine.objects.filter(statement__account=account).filter(~Exists(matched))
+    if statement_id is not None:
+        query = query.filter(statement_id=statement_id)
+    return query
+
+
+def filter_lines(query: QuerySet, side: SideFilter) -> QuerySet:
+    if side.date_from:
+        query = query.filter(booking_date__gte=side.date_from)
+    if side.date_to:
+        query = query.filter(booking_date__lte=side.date_to)
+    if side.amount_minor is not None:
+        if side.signed:
+            query = query.filter(amount_minor=side.amount_minor)
+        else:
+            query = query.filter(amount_minor__in=[side.amount_minor, -side.amount_minor])
+    if side.text:
+        query = query.filter(
+            Q(reference__icontains=side.text)
+            | Q(description__icontains=side.text)
+            | Q(counterparty__icontains=side.text)
+        )
+    return query
+
+
+def line_totals(query: QuerySet) -> dict[str, Any]:
+    """Count and net amount of the lines in one query."""
+    return query.order_by().aggregate(n=Count("pk"), net=Coalesce(Sum("amount_minor"), 0))
+
+
+def lines_page(
+    account: Account,
+    side: SideFilter,
+    *,
+    statement_id: int | None = None,
+    page: int = 1,
+    size: int = WORKSPACE_PAGE_SIZE,
+) -> Page:
+    """A page of open statement lines, oldest booking first; counted and sliced in the database
+    (two queries whatever the number of open lines)."""
+    query = filter_lines(open_lines(account, statement_id=statement_id), side)
+    ordered = query.order_by("booking_date", "statement_id", "index", "pk")
+    return _page(ordered, line_totals(query), page, size)
+
+
+def open_transfers(account: Account) -> QuerySet:
+    """Posted transfers on the account without an active match."""
+    matched = _active_matches().filter(transfer=OuterRef("pk"))
+    return bank_transfers(account).filter(~Exists(matched))
+
+
+def filter_transfers(account: Account, query: QuerySet, side: SideFilter) -> QuerySet:
+    if side.date_from:
+        query = query.filter(value_date__gte=side.date_from)
+    if side.date_to:
+        query = query.filter(value_date__lte=side.date_to)
+    if side.amount_minor is not None:
+        query = query.filter(amount=abs(side.amount_minor))
+        if side.signed:
+            # money in (+) debits the bank account, money out (-) credits it
+            if side.amount_minor > 0:
+                query = query.filter(debit_account=account)
+            else:
+                query = query.filter(credit_account=account)
+    if side.text:
+        text = side.text.strip().lstrip("#")
+        condition = Q(reference__icontains=side.text)
+        if text.isdigit():
+            condition |= Q(pk=int(text))
+        query = query.filter(condition)
+    return query
+
+
+def transfer_totals(account: Account, query: QuerySet) -> dict[str, Any]:
+    """Count and net signed amount (+ money in) of the transfers in one query."""
+    signed = Case(When(debit_account=account, then=F("amount")), default=-F("amount"))
+    return query.order_by().aggregate(n=Count("pk"), net=Coalesce(Sum(signed), 0))
+
+
+def transfers_page(
+    account: Account, side: SideFilter, *, page: int = 1, size: int = WORKSPACE_PAGE_SIZE
+) -> Page:
+    """A page of open transfers, oldest value date first (two queries)."""
+    query = filter_transfers(account, open_transfers(account), side)
+    ordered = query.only(
+        "pk", "value_date", "amount", "reference", "debit_account_id", "credit_account_id"
+    ).order_by("value_date", "pk")
+    result = _page(ordered, transfer_totals(account, query), page, size)
+    for transfer in result.rows:
+        transfer.signed = signed_amount(account, transfer)
+    return result
+
+
+def open_line_get(account: Account, pk: Any) -> BankStatementLine | None:
+    """A line of this account by id: None when it is matched; `LineNotFound` when the account
+    has no such line (another account's line is not found either)."""
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        raise LineNotFound() from None
+    line = (
+        BankStatementLine.objects.filter(pk=number, statement__account=account)
+        .annotate(is_matched=Exists(_active_matches().filter(line=OuterRef("pk"))))
+        .first()
+    )
+    if line is None:
+        raise LineNotFound()
+    return None if line.is_matched else line
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    transfer: Transfer
+    signed: int
+    distance: int  # days between the transfer's value date and the line's date
+    reference_rank: int  # 0 same reference, 1 contained, 2 none
+
+    @property
+    def exact_reference(self) -> bool:
+        return self.reference_rank == 0
+
+
+def suggestions_for(
+    account: Account, line: BankStatementLine, *, limit: int = SUGGESTION_LIMIT
+) -> list[Suggestion]:
+    """Open transfers that may match `line` by the auto-match rules (same direction and amount,
+    value date within the window), best first: closest date, then better reference, then
+    lower transfer id. One indexed query (account, value date) whatever the open volume."""
+    window = datetime.timedelta(days=date_window_days())
+    day = line.match_date
+    amount = abs(line.amount_minor)
+    side = {"debit_account": account} if line.amount_minor > 0 else {"credit_account": account}
+    transfers = (
+        open_transfers(account)
+        .filter(**side, amount=amount, value_date__gte=day - window, value_date__lte=day + window)
+        .only("pk", "value_date", "amount", "reference", "debit_account_id", "credit_account_id")
+        .order_by("value_date", "pk")[:200]
+    )
+    ranked = sorted(
+        (
+            Suggestion(
+                transfer=transfer,
+                signed=signed_amount(account, transfer),
+                distance=abs((transfer.value_date - day).days),
+                reference_rank=reference_rank(line, transfer),
+            )
+            for transfer in transfers
+        ),
+        key=lambda item: (item.distance, item.reference_rank, item.transfer.pk),
+    )
+    return ranked[:limit]
+
+
+def page_suggestions(account: Account, lines: Sequence[BankStatementLine]) -> dict[int, Transfer]:
+    """For a page of open lines, the transfer the auto-match rules pair with each (one-to-one
+    within the page): the suggestions a person may accept together. One query."""
+    return {line.pk: transfer for line, transfer in ranked_pairs(account, lines)}
+
+
 def break_list(
     user: Any, *, status: str | None = None, account_id: Any = None, owner_id: Any = None
 ) -> QuerySet[Break]:
-    query = Break.objects.select_related("account", "owner", "line", "transfer").filter(
+    query = Break.objects.select_related("account__asset", "owner", "line", "transfer").filter(
         account__in=bank_account_list(user).values("pk")
     )
     if status:

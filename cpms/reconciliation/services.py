@@ -12,7 +12,6 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +20,8 @@ from django.utils.translation import gettext as _
 from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.core.errors import ValidationFailed
+from cpms.core.errors import CpmsError, NotFound, ValidationFailed
+from cpms.core.money import format_minor
 from cpms.ledger.models import Account, Transfer
 from cpms.reconciliation import selectors
 from cpms.reconciliation.choices import BalanceCheck, BreakKind, BreakStatus, MatchHow
@@ -29,6 +29,7 @@ from cpms.reconciliation.errors import (
     AlreadyMatched,
     BreakClosed,
     DuplicateStatement,
+    LineNotFound,
     MatchNotFound,
     NotMatchable,
     ProfileNotFound,
@@ -58,13 +59,12 @@ BREAK_OBJECT = "reconciliation.break"
 PROFILE_OBJECT = "reconciliation.profile"
 REPORT_OBJECT = "reconciliation.report"
 ACCOUNT_OBJECT = "ledger.account"
-DEFAULT_WINDOW_DAYS = 3
-
-
-def date_window_days() -> int:
-    """How far (days) a transfer's value date may be from the line's date for an auto-match
-    (setting CPMS_RECONCILIATION_WINDOW_DAYS, default 3)."""
-    return int(getattr(settings, "CPMS_RECONCILIATION_WINDOW_DAYS", DEFAULT_WINDOW_DAYS))
+DEFAULT_WINDOW_DAYS = selectors.DEFAULT_WINDOW_DAYS
+# the matching rules live with the reads (the workspace suggests by them); kept here by name
+date_window_days = selectors.date_window_days
+_reference_rank = selectors.reference_rank
+# at most this many suggested matches are accepted in one go (a workspace page is 50 lines)
+MAX_ACCEPT = 200
 
 
 def _require(actor: Any, permission: str = RECONCILE_PERMISSION) -> None:
@@ -421,21 +421,6 @@ def _refuse_duplicate(sha: str, earlier: BankStatement) -> None:
 # ------------------------------------------------------------------------------------ matching
 
 
-def _reference_rank(line: BankStatementLine, transfer: Transfer) -> int:
-    """0: same reference; 1: one contains the other (or the narrative names it); 2: none."""
-    theirs = line.reference.strip().upper()
-    ours = transfer.reference.strip().upper()
-    if not ours:
-        return 2
-    if theirs and theirs == ours:
-        return 0
-    if (theirs and (ours in theirs or (len(theirs) >= 4 and theirs in ours))) or (
-        ours in (line.description or "").upper()
-    ):
-        return 1
-    return 2
-
-
 def auto_match(
     *, actor: Any, account: Account, lines: Sequence[BankStatementLine]
 ) -> list[tuple[int, int]]:
@@ -443,7 +428,6 @@ def auto_match(
     direction and absolute amount, value date within the window; among candidates the closest
     date wins, then the better reference, then the lower transfer id (then line id).
     Runs inside the caller's transaction; returns the (line id, transfer id) pairs."""
-    window = date_window_days()
     matched_lines = set(
         Match.objects.filter(
             undone_at__isnull=True, line__in=[line.pk for line in lines]
@@ -452,38 +436,15 @@ def auto_match(
     open_lines = [line for line in lines if line.pk not in matched_lines]
     if not open_lines:
         return []
-    dates = [line.match_date for line in open_lines]
-    low = min(dates) - datetime.timedelta(days=window)
-    high = max(dates) + datetime.timedelta(days=window)
-    amounts = {abs(line.amount_minor) for line in open_lines}
-    transfers = list(
-        selectors.unmatched_transfers(account).filter(
-            value_date__gte=low, value_date__lte=high, amount__in=amounts
-        )
-    )
-    by_amount: dict[int, list[Transfer]] = {}
-    for transfer in transfers:
-        by_amount.setdefault(selectors.signed_amount(account, transfer), []).append(transfer)
-    candidates = []
-    for line in open_lines:
-        for transfer in by_amount.get(line.amount_minor, ()):
-            distance = abs((transfer.value_date - line.match_date).days)
-            if distance <= window:
-                rank = _reference_rank(line, transfer)
-                candidates.append((distance, rank, transfer.pk, line.pk, line, transfer))
-    candidates.sort(key=lambda item: item[:4])
-    used_lines: set[int] = set()
-    used_transfers: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    matches: list[Match] = []
     matcher = _user(actor)
-    for _distance, _rank, transfer_id, line_id, line, transfer in candidates:
-        if line_id in used_lines or transfer_id in used_transfers:
-            continue
-        used_lines.add(line_id)
-        used_transfers.add(transfer_id)
-        matches.append(Match(line=line, transfer=transfer, how=MatchHow.AUTO, matched_by=matcher))
-        pairs.append((line_id, transfer_id))
+    ranked = selectors.ranked_pairs(account, open_lines)
+    used_lines = {line.pk for line, _transfer in ranked}
+    used_transfers = {transfer.pk for _line, transfer in ranked}
+    matches = [
+        Match(line=line, transfer=transfer, how=MatchHow.AUTO, matched_by=matcher)
+        for line, transfer in ranked
+    ]
+    pairs = [(line.pk, transfer.pk) for line, transfer in ranked]
     if pairs:
         # one insert and one break update for the whole statement, not a round trip per pair
         Match.objects.bulk_create(matches)
@@ -599,13 +560,18 @@ def match_create(*, actor: Any, line_id: Any, transfer_id: Any) -> Match:
             )
         signed = selectors.signed_amount(account, transfer)
         if signed != line.amount_minor:
+            currency = account.asset.code
             raise NotMatchable(
                 fields={
                     "transfer_id": _(
                         "Transfer %(id)s moves %(signed)s on the bank account; the line says "
-                        "%(amount)s (minor units, + money in)."
+                        "%(amount)s (+ money in, - money out)."
                     )
-                    % {"id": transfer.pk, "signed": signed, "amount": line.amount_minor}
+                    % {
+                        "id": transfer.pk,
+                        "signed": format_minor(signed, currency),
+                        "amount": format_minor(line.amount_minor, currency),
+                    }
                 }
             )
         active = Match.objects.filter(undone_at__isnull=True)
@@ -637,6 +603,54 @@ def match_create(*, actor: Any, line_id: Any, transfer_id: Any) -> Match:
             after={**_match_snapshot(match), "breaks_resolved": closed},
         )
         return match
+
+
+@dataclass
+class AcceptResult:
+    """What `match_accept` did: the matches made and the pairs left as they were, with why."""
+
+    matches: list[Match] = field(default_factory=list)
+    skipped: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def match_accept(*, actor: Any, account_id: Any, pairs: Iterable[tuple[Any, Any]]) -> AcceptResult:
+    """Accept several suggested matches of one bank account (a workspace page): each pair goes
+    through `match_create` (same checks, its own transaction, audit entry and resolved breaks),
+    so a pair matched meanwhile or no longer matching is skipped with its reason and the
+    others are made. A line of another bank account is skipped as not found. At most
+    `MAX_ACCEPT` pairs."""
+    _require(actor)
+    pairs = list(pairs)
+    if len(pairs) > MAX_ACCEPT:
+        raise ValidationFailed(
+            fields={"pairs": _("Accept at most %(n)s matches at a time.") % {"n": MAX_ACCEPT}}
+        )
+    account = selectors.bank_account_list(actor).filter(pk=_int(account_id)).first()
+    if account is None:
+        raise NotFound()
+    result = AcceptResult()
+    on_account = set(
+        BankStatementLine.objects.filter(
+            statement__account=account, pk__in=[_int(line) for line, _transfer in pairs]
+        ).values_list("pk", flat=True)
+    )
+    for line_id, transfer_id in pairs:
+        if _int(line_id) not in on_account:
+            result.skipped.append((_int(line_id), _int(transfer_id), str(LineNotFound().message)))
+            continue
+        try:
+            result.matches.append(
+                match_create(actor=actor, line_id=line_id, transfer_id=transfer_id)
+            )
+        except CpmsError as exc:
+            details = [
+                str(v)
+                for v in exc.fields.values()
+                if isinstance(v, str) and not v.isdigit() and v != exc.message
+            ]
+            text = " ".join(details) if details else str(exc.message)
+            result.skipped.append((_int(line_id), _int(transfer_id), text))
+    return result
 
 
 def _int(value: Any) -> int:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("statements/<int:pk>/", views.statement_detail, name="detail"),
     path("accounts/<int:pk>/", views.workspace, name="workspace"),
     path("accounts/<int:pk>/match/", views.match_create, name="match"),
+    path("accounts/<int:pk>/accept/", views.match_accept, name="accept"),
     path("matches/<int:pk>/undo/", views.match_undo, name="unmatch"),
     path("breaks/", views.break_list, name="breaks"),
     path("breaks/<int:pk>/assign/", views.break_assign, name="break-assign"),

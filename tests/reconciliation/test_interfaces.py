@@ -214,33 +214,32 @@ def test_console_detail__shows_statement_figures_and_lines(console, reconciled):
     assert "Bank statement STMT1/1" in page
     assert "Bank account BANK:BOC:CNY (3167)" in page
     assert "File march.sta · mt940" in page
-    assert "Opening 2025-03-03 1000.00" in page
-    assert "Entries 74.50" in page
-    assert "Closing 2025-03-04 1074.50" in page
+    assert "Opening 2025-03-03 1,000.00 CNY" in page
+    assert "Entries 74.50 CNY" in page
+    assert "Closing 2025-03-04 1,074.50 CNY" in page
     assert "Balance check Adds up" in page
     assert (
-        f"0 2025-03-03 2025-03-03 100.00 INV-1 payment INV-1 Transfer #{matched.pk} (Automatic)"
+        f"0 2025-03-03 2025-03-03 100.00 CNY INV-1 payment INV-1 Transfer #{matched.pk} (Automatic)"
         in page
     )
-    assert "1 2025-03-04 2025-03-04 -25.50 FEE-9 payment FEE-9 Unmatched" in page
+    assert "1 2025-03-04 2025-03-04 -25.50 CNY FEE-9 payment FEE-9 Unmatched" in page
 
 
 def test_console_workspace__shows_both_unmatched_sides(console, reconciled, cny_bank):
     _statement, matched, late = reconciled
     page = _text(console.get(reverse("reconciliation:workspace", kwargs={"pk": cny_bank.pk})))
     assert "Reconciliation workspace: BANK:BOC:CNY" in page
-    assert "Unmatched statement lines Date Amount Reference 2025-03-04 -25.50 FEE-9" in page
-    assert (
-        f"Unmatched ledger transfers Value date Amount Reference 2025-03-20 70.00 #{late.pk} "
-        "LATE-1" in page
-    )
+    assert "Open statement lines 1–1 of 1 · net -25.50 CNY" in page
+    assert "2025-03-04 -25.50 CNY FEE-9 —" in page
+    assert "Open ledger transfers 1–1 of 1 · net 70.00 CNY" in page
+    assert f"2025-03-20 70.00 CNY #{late.pk} LATE-1" in page
     assert f"#{matched.pk} INV-1" not in page
 
 
 def test_console_breaks__shows_open_breaks(console, reconciled):
     page = _text(console.get(reverse("reconciliation:breaks")))
     assert (
-        "Statement line without ledger transfer · statement BANK:BOC:CNY -25.50 FEE-9 0 — Open"
+        "Statement line without ledger transfer · statement BANK:BOC:CNY -25.50 CNY FEE-9 0 — Open"
         in page
     )
     assert "No breaks." not in page
@@ -253,7 +252,7 @@ def test_console_report__shows_totals(console, reconciled):
     assert "Reconciliation report 2025-03-31" in page
     # statement closing, ledger through the date, ledger at the closing date, difference,
     # matched, unmatched lines, unmatched transfers, not adding up, not checkable, breaks by age
-    assert "BANK:BOC:CNY 2025-03-04 1074.50 170.00 100.00 974.50 1 1 1 0 0 0 0 0 0" in page
+    assert "BANK:BOC:CNY 2025-03-04 1,074.50 CNY 170.00 CNY 100.00 CNY 974.50 CNY 1 1 1 0 0 0 0 0 0" in page
 
 
 def test_console_upload__refusal_shown_on_form(console, cny_bank):
@@ -277,7 +276,7 @@ def test_console_workspace__htmx_match(console, cny_bank, post):
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert "Matched." in response.content.decode()
+    assert "Matched: line of 2025-03-03, 70.00 CNY." in response.content.decode()
     assert Match.objects.get().how == "manual"
     refused = console.post(
         reverse("reconciliation:match", kwargs={"pk": cny_bank.pk}),
