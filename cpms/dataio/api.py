@@ -75,7 +75,7 @@ def import_get(request: HttpRequest, job_id: int) -> Any:
 )
 def import_errors(request: HttpRequest, job_id: int) -> Any:
     require_permission(request.auth, services.IMPORT_PERMISSION)
-    return selectors.import_job_get_for_user(user=request.auth, pk=job_id).errors
+    return selectors.import_job_get_for_user(user=request.auth, pk=job_id).error_rows
 
 
 class ExportParams(Schema):

@@ -15,11 +15,13 @@ class DataioConfig(AppConfig):
         scopes.register(models.ImportJob, assigned="created_by_id")
 
         from cpms.approvals import registry
-        from cpms.dataio import services
 
         # an approved clear-text export is a grant the maker downloads once (services)
+        from cpms.dataio import approval_context, services
+
         registry.register(
             services.BULK_EXPORT_ACTION,
             execute=services.export_approval_execute,
             describe=services.export_approval_describe,
+            context=approval_context.export_context,
         )

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 
 from cpms.dataio.errors import FileRefused
+from cpms.dataio.messages import Joined, _
 
 _NOISE = re.compile(r"[\s_\-:：()（）]+")
 
@@ -97,7 +97,7 @@ def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> ColumnMap:
     missing = [
         column.header() for column in columns if column.required and column.name not in positions
     ]
-    problems: dict[str, str] = {}
+    problems: dict[str, Any] = {}
     if unknown:
         problems["unknown_columns"] = _("Unknown columns: %(names)s.") % {
             "names": ", ".join(unknown)
@@ -111,11 +111,11 @@ def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> ColumnMap:
             "names": ", ".join(repeated)
         }
     if problems:
-        message = " ".join(problems.values())
+        parts = list(problems.values())
         if unknown:
             accepted = ", ".join(column.header() for column in columns)
-            message += " " + _("Accepted columns: %(names)s.") % {"names": accepted}
-        raise FileRefused(message, fields=problems)
+            parts.append(_("Accepted columns: %(names)s.") % {"names": accepted})
+        raise FileRefused(" ".join(parts), fields=problems, parts=[Joined(parts)])
     return ColumnMap(positions, written, len(headers), tuple(columns))
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import pydantic
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from cpms.access.checks import permission_scopes
 from cpms.access.choices import Scope
@@ -44,6 +43,7 @@ from cpms.dataio.columns import (
     parse_date,
     text,
 )
+from cpms.dataio.messages import _
 from cpms.privacy.protected import index_purpose, pii_read_many
 from cpms.users.models import Branch
 
@@ -355,7 +355,7 @@ def check_row(
             try:
                 data[name] = parse_date(value)
             except CellInvalid as exc:
-                errors[name] = str(exc)
+                errors[name] = exc.args[0]
         elif name in ("branch", "relationship_manager", "customer_number"):
             continue
         else:
@@ -422,7 +422,7 @@ def _check_identifiers(
         try:
             result = check(*args, **kwargs)
         except validators.IdentifierInvalid as exc:
-            errors[name] = str(exc.message)
+            errors[name] = exc.message
             return None
         for warning in result.warnings:
             warnings.append({"field": name, "code": warning.code, "message": str(warning.message)})

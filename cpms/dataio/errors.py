@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from cpms.core.errors import CpmsError, ValidationFailed
@@ -11,6 +13,14 @@ class FileRefused(ValidationFailed):
     """The file cannot be read as a spreadsheet at all (encoding, binary, wrong type, columns)."""
 
     code = "dataio.file_refused"
+
+    def __init__(self, message: Any = None, *, parts: list[Any] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        # What the file's problems are, as messages that keep their code and parameters (see
+        # `cpms.dataio.messages`), so a stored report reads in its reader's language.
+        if parts is None:
+            parts = [message if message is not None else self.message]
+        self.parts = parts
 
     def default_message(self) -> str:
         return _("The file cannot be imported.")

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from cpms.access.scopes import scoped
 from cpms.customers.models import Customer
@@ -28,6 +27,7 @@ from cpms.dataio.columns import (
     parse_date,
     text,
 )
+from cpms.dataio.messages import _
 
 MANAGE_PERMISSION = "holdings.manage"
 VIEW_PERMISSION = "holdings.view"
@@ -126,7 +126,7 @@ def check_row(
         try:
             given["value_minor"] = parse_amount_minor(values["value"])
         except CellInvalid as exc:
-            errors["value"] = str(exc)
+            errors["value"] = exc.args[0]
         if given.get("value_minor") is not None and given["value_minor"] < 0:
             errors["value"] = _("The value cannot be negative.")
     if "currency" in values:
@@ -138,7 +138,7 @@ def check_row(
         try:
             given["valued_on"] = parse_date(values["valued_on"])
         except CellInvalid as exc:
-            errors["valued_on"] = str(exc)
+            errors["valued_on"] = exc.args[0]
     if given.get("value_minor") is not None and "valued_on" not in errors:
         if given.get("valued_on") is None:
             errors["valued_on"] = _("Give the valuation date with the value.")

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from cpms.dataio.columns import (
     CellInvalid,
@@ -21,6 +20,7 @@ from cpms.dataio.columns import (
     parse_int,
     text,
 )
+from cpms.dataio.messages import _
 
 MANAGE_PERMISSION = "retail.manage"
 VIEW_PERMISSION = "retail.view"
@@ -122,18 +122,18 @@ def check_row(
     try:
         row["purchased_at"] = parse_datetime(values.get("purchased_at"))
     except CellInvalid as exc:
-        errors["purchased_at"] = str(exc)
+        errors["purchased_at"] = exc.args[0]
     try:
         row["quantity"] = parse_int(values.get("quantity"))
         if row["quantity"] is None:
             errors["quantity"] = _("This value is required.")
     except CellInvalid as exc:
-        errors["quantity"] = str(exc)
+        errors["quantity"] = exc.args[0]
     for name, target in (("unit_price", "unit_amount_minor"), ("amount", "amount_minor")):
         try:
             row[target] = parse_amount_minor(values.get(name))
         except CellInvalid as exc:
-            errors[name] = str(exc)
+            errors[name] = exc.args[0]
     if "unit_price" not in errors and row.get("unit_amount_minor") is None:
         errors["unit_price"] = _("This value is required.")
     if errors:

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import filetype
-from django.utils.translation import gettext as _
 
 from cpms.core.tabular import restore
 from cpms.core.zipguard import ArchiveRefused, ZipLimits, check_archive
 from cpms.dataio.choices import FileFormat
 from cpms.dataio.errors import FileRefused
+from cpms.dataio.messages import _
 
 SAMPLE_BYTES = 64 * 1024
 # Above this uncompressed sheet size calamine (which loads a whole sheet) gives way to

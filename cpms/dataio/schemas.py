@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from ninja import Schema
 
 
 class ImportErrorOut(Schema):
+    """One stored problem, its message in the language of the request."""
+
     row: int | None
     column: str
     message: str
@@ -31,3 +34,9 @@ class ImportJobOut(Schema):
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
+
+    @staticmethod
+    def resolve_message(obj: Any) -> str:
+        """The outcome in the language of the request (stored as a code, see
+        `cpms.dataio.messages`)."""
+        return obj.summary_text

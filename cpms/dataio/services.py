@@ -23,7 +23,6 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
@@ -46,6 +45,7 @@ from cpms.dataio.errors import (
     ExportNotApproved,
     FileRefused,
 )
+from cpms.dataio.messages import _, coded, problem
 from cpms.dataio.models import ImportJob
 from cpms.dataio.readers import open_table
 from cpms.privacy import keys
@@ -60,6 +60,7 @@ EXPORT_PERMISSION = "data.export"
 IMPORT_OBJECT_TYPE = "dataio.import"
 EXPORT_OBJECT_TYPE = "dataio.export"
 BATCH_SIZE = 1000
+PROGRESS_EVERY = 250  # rows between two progress updates of a job's checking pass
 MAX_ERRORS = 1000
 # Stored messages and column names are cut to these lengths: a refused header of a million
 # characters must not be stored (or shown) a million characters long.
@@ -88,20 +89,29 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     error_count: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)  # row, column, message
+    # row, field, column, code + params (or text) and message (in the writer's language)
+    errors: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)  # `message` as code + params
     seconds: float = 0.0
 
-    def add_error(self, row: int | None, column: str, message: str) -> None:
+    def add_error(
+        self, row: int | None, column: str, message: Any, *, field: str = "", reason: str = ""
+    ) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(
-                {
-                    "row": row,
-                    "column": _short(column, MAX_COLUMN_CHARS),
-                    "message": _short(message),
-                }
-            )
+            entry = problem(row, field, _short(column, MAX_COLUMN_CHARS), message, reason=reason)
+            entry["message"] = _short(str(message))
+            self.errors.append(entry)
+
+    def set_message(self, message: Any) -> None:
+        self.message = _short(str(message))
+        self.summary = coded(message)
+
+    def stored_errors(self) -> list[dict[str, Any]]:
+        """The errors as an import job stores them: codes and parameters, no text in the
+        writer's language unless a message has no code."""
+        return [{k: v for k, v in entry.items() if k != "message"} for entry in self.errors]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,13 +196,14 @@ def data_import(
                         raise _Refused()
                     _audit_applied(actor, report, job)
         except FileRefused as exc:
-            report.message = _short(exc.message)
-            report.add_error(None, "", exc.message)
+            report.set_message(exc.parts[0] if len(exc.parts) == 1 else exc.message)
+            for part in exc.parts:
+                report.add_error(None, "", part)
         except _Refused:
             pass
         report.accepted = report.error_count == 0
         if report.accepted:
-            report.message = (
+            report.set_message(
                 _("Dry run: the file is valid; nothing was written.")
                 if dry_run
                 else _("The file was imported.")
@@ -200,9 +211,10 @@ def data_import(
         else:
             report.created = report.updated = report.unchanged = 0
             if not report.message:
-                report.message = _(
-                    "The file was refused: %(count)s errors. Nothing was written."
-                ) % {"count": report.error_count}
+                report.set_message(
+                    _("The file was refused: %(count)s errors. Nothing was written.")
+                    % {"count": report.error_count}
+                )
             if not dry_run:
                 _audit_rejected(actor, report, job)
         report.seconds = time.perf_counter() - started
@@ -235,7 +247,9 @@ def _run(
         nonlocal writing
         plans, errors = customer_dataset.plan_batch(context, batch)
         for number, name, message in errors:
-            report.add_error(number, columns.header_for(_column(name)), message)
+            report.add_error(
+                number, columns.header_for(_column(name)), message, field=_column(name)
+            )
         if report.error_count:
             writing = False
         for plan in plans:
@@ -253,12 +267,16 @@ def _run(
 
     for number, cells in table.rows:
         report.rows += 1
+        if progress is not None and report.rows % PROGRESS_EVERY == 0:
+            progress(report.rows)
         row, errors = customer_dataset.check_row(context, number, columns.values(cells))
         if len(cells) > columns.width and any(str(cell).strip() for cell in cells[columns.width :]):
             report.add_error(number, "", _("The row has more cells than the header row."))
             row = None
         for name, message in errors.items():
-            report.add_error(number, columns.header_for(_column(name)), message)
+            report.add_error(
+                number, columns.header_for(_column(name)), message, field=_column(name)
+            )
         if row is None:
             continue
         if not _first_time(row, seen_keys, seen_numbers, report, columns):
@@ -294,7 +312,7 @@ def _holdings_run(
         nonlocal writing
         plans, errors = holding_dataset.plan_batch(actor, batch)
         for number, name, message in errors:
-            report.add_error(number, columns.header_for(name), message)
+            report.add_error(number, columns.header_for(name), message, field=name)
         if report.error_count:
             writing = False
         for plan in plans:
@@ -316,7 +334,7 @@ def _holdings_run(
         report.rows += 1
         row, errors = holding_dataset.check_row(lookup, number, columns.values(cells))
         for name, message in errors.items():
-            report.add_error(number, columns.header_for(name), message)
+            report.add_error(number, columns.header_for(name), message, field=name)
         if row is None:
             continue
         digest = hashlib.sha256(
@@ -510,6 +528,7 @@ def _first_time(
                 row.number,
                 columns.header_for("customer_number"),
                 _("The same customer number is on row %(row)s.") % {"row": duplicate_of},
+                field="customer_number",
             )
             return False
     if row.key_index:
@@ -523,6 +542,7 @@ def _first_time(
                 row.number,
                 columns.header_for("identity_number"),
                 _("The same identity document is on row %(row)s.") % {"row": duplicate_of},
+                field="identity_number",
             )
             return False
     return True
@@ -1132,6 +1152,19 @@ def import_job_submit(
     return job
 
 
+def _job_row_count(job: ImportJob) -> int:
+    """How many data rows the stored file has (0 when it cannot be read: the checking pass
+    then says why). One quick streaming read, so the progress bar knows its end."""
+    from cpms.dataio.readers import open_table
+
+    try:
+        with job.file.open("rb") as stream, translation.override(job.language):
+            table = open_table(stream, job.original_name)
+            return sum(1 for _row in table.rows)
+    except Exception:
+        return 0
+
+
 def import_job_run(*, job_id: int) -> ImportJob:
     """Run a queued job as the member of staff who started it: a validating pass with
     progress, then (if clean and not a dry run) the applying pass, each reading the stored
@@ -1141,7 +1174,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
     if job.status != JobStatus.QUEUED:
         return job
     actor = job.created_by
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), rows_total=_job_row_count(job)
+    )
 
     def progress(rows: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(rows_read=rows)
@@ -1159,10 +1194,13 @@ def import_job_run(*, job_id: int) -> ImportJob:
                 job=job,
             )
 
-    failure = ""
+    failure: Any = ""
     try:
         report = one_pass(dry_run=True, with_progress=True)
         if report.accepted and not job.dry_run:
+            # The checking pass is over: the page says so while the writing pass runs (in
+            # one transaction, so its own progress cannot be seen from outside).
+            ImportJob.objects.filter(pk=job.pk).update(rows_read=report.rows)
             report = one_pass(dry_run=False, with_progress=False)
         elif not report.accepted and not job.dry_run:
             _audit_rejected(actor, report, job)
@@ -1178,22 +1216,26 @@ def import_job_run(*, job_id: int) -> ImportJob:
     if failure:
         report = ImportReport(dataset=job.dataset, filename=job.original_name)
         report.add_error(None, "", failure)
-        report.message = _short(failure)
+        report.set_message(failure)
         status = JobStatus.FAILED
     else:
         status = JobStatus.ACCEPTED if report.accepted else JobStatus.REFUSED
+    written = report.created + report.updated if status == JobStatus.ACCEPTED else 0
     with transaction.atomic():
         ImportJob.objects.filter(pk=job.pk).update(
             status=status,
             sha256=report.sha256,
             rows_read=report.rows,
+            rows_written=0 if job.dry_run else written,
             created_count=report.created,
             updated_count=report.updated,
             unchanged_count=report.unchanged,
             error_count=report.error_count,
-            errors=report.errors,
+            errors=report.stored_errors(),
             message=report.message,
+            summary=report.summary,
             finished_at=timezone.now(),
+            **({} if failure else {"rows_total": report.rows}),
         )
         if failure and not job.dry_run:
             _audit_rejected(actor, report, job)

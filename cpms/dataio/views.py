@@ -72,10 +72,10 @@ def job_errors(request: HttpRequest, pk: int) -> HttpResponse:
     """The error report as CSV (row, column, message)."""
     require_staff(request, IMPORT)
     job = _job(request, pk)
-    rows = [[_("Row"), _("Column"), _("Message")]]
+    rows: list[list[Any]] = [[_("Row"), _("Column"), _("Message")]]
     rows += [
-        [error.get("row") or "", error.get("column", ""), error.get("message", "")]
-        for error in job.errors
+        [error["row"] if error["row"] is not None else "", error["column"], error["message"]]
+        for error in job.error_rows
     ]
     response = HttpResponse(tabular.csv_text(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'

@@ -190,13 +190,12 @@ def test_data_import__duplicate_keys_in_one_file(rm1):
     rows.append(list(rows[0]))
     report = run(rm1, csv_bytes(ENGLISH, rows))
     assert not report.accepted
-    assert report.errors == [
-        {
-            "row": 5,
-            "column": "Identity number",
-            "message": "The same identity document is on row 2.",
-        }
+    assert [(e["row"], e["column"], e["message"]) for e in report.errors] == [
+        (5, "Identity number", "The same identity document is on row 2.")
     ]
+    assert report.errors[0]["field"] == "identity_number"
+    assert report.errors[0]["code"] == "The same identity document is on row %(row)s."
+    assert report.errors[0]["params"] == {"row": 2}
     assert Customer.objects.count() == 0
 
 
@@ -214,8 +213,8 @@ def test_data_import__scope_rows_of_other_managers_customers_are_errors(rm1, rm2
     before = state()
     report = run(rm1, csv_bytes(ENGLISH, rows_from(samples)))
     assert not report.accepted
-    assert report.errors == [
-        {"row": 2, "column": "Identity number", "message": "This customer is outside your scope."}
+    assert [(e["row"], e["column"], e["message"]) for e in report.errors] == [
+        (2, "Identity number", "This customer is outside your scope.")
     ]
     assert state()[:2] == before[:2]
 
