@@ -5,7 +5,6 @@ early repay) and the overdue report."""
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_POST
 from cpms.access.console import require_staff
 from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
-from cpms.holdings.money import minor_exponent
+from cpms.core.money import AmountError, parse_major
 from cpms.ledger import engine
 from cpms.ledger import selectors as ledger_selectors
 from cpms.loans import selectors, services
@@ -44,22 +43,10 @@ def _loan_or_404(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSIO
 
 def parse_amount(text: str, currency: str, field: str = "amount") -> int:
     """ "1,030.58" -> 103058 (minor units of `currency`); refuses more decimals than it has."""
-    exponent = minor_exponent(currency)
-    cleaned = (text or "").replace(",", "").replace(" ", "").strip()
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value <= 0:
-        raise ValidationFailed(fields={field: _("Give an amount above 0, e.g. 1030.58.")})
-    scaled = value.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
-        raise ValidationFailed(
-            fields={
-                field: _("At most %(n)s decimal places for %(c)s.") % {"n": exponent, "c": currency}
-            }
-        )
-    return int(scaled)
+        return parse_major(text, currency)
+    except AmountError as error:
+        raise ValidationFailed(fields={field: error.message}) from None
 
 
 @login_required

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.forms import MoneyField, clean_money
 from cpms.portfolios.choices import TradeSide
 
 
@@ -16,7 +17,7 @@ class TradeForm(forms.Form):
     quantity = forms.DecimalField(label=_("Quantity (units)"), min_value=0, decimal_places=4)
     price = forms.DecimalField(label=_("Price per unit"), min_value=0, decimal_places=8)
     currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3)
-    fee = forms.DecimalField(label=_("Fee"), min_value=0, decimal_places=3, required=False)
+    fee = MoneyField(label=_("Fee"), currency_field="currency", allow_zero=True, required=False)
     trade_date = forms.DateField(
         label=_("Trade date"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -28,14 +29,18 @@ class TradeForm(forms.Form):
     reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=60, required=False)
 
-    def trade_data(self) -> dict[str, Any]:
-        from cpms.holdings.money import to_minor
+    def clean_currency(self) -> str:
+        return (self.cleaned_data.get("currency") or "").strip().upper()
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        clean_money(self, "fee")  # the fee in the trade's currency, its decimals exactly
+        return data
+
+    def trade_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
-        currency = (data.get("currency") or "").strip().upper()
         fee = data.pop("fee", None)
-        data["currency"] = currency
-        data["fee_minor"] = to_minor(fee, currency) if fee else 0
+        data["fee_minor"] = fee or 0
         data["idempotency_key"] = data.get("idempotency_key") or None
         data["settlement_date"] = data.get("settlement_date") or None
         return data

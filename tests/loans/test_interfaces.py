@@ -171,7 +171,7 @@ def test_console_loans__bad_amount_shows_error(console, finance, loan):
         {"amount": "10.001", "value_date": "2026-02-15"},
         follow=True,
     )
-    assert "At most 2 decimal places" in response.content.decode()
+    assert "CNY has 2 decimal places: enter at most 2." in response.content.decode()
     assert LoanRepayment.objects.count() == 0
 
 

@@ -273,3 +273,24 @@ def test_portfolio_lists__query_count_does_not_grow_with_rows(
         book("buy", "1", "10", holding=second, instrument_code=f"60000{number}")
     assert _queries(finance_client, reverse("portfolios:list")) <= console_one
     assert _queries(finance_api, "/api/v1/portfolios/") <= api_one
+
+
+def test_trade_book_view__fee_with_more_decimals_than_the_currency_is_refused(
+    finance_client, cash, portfolio
+):
+    url = reverse("portfolios:trade", kwargs={"pk": portfolio.pk})
+    base = {
+        "side": "buy",
+        "instrument_code": "600519",
+        "quantity": "5",
+        "price": "20",
+        "currency": "CNY",
+        "trade_date": "2026-01-05",
+    }
+    response = finance_client.post(url, {**base, "fee": "1.505"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "CNY has 2 decimal places" in response.context["form"].errors["fee"][0]
+    assert not Trade.objects.exists()
+    with_separators = finance_client.post(url, {**base, "fee": "1,000.50"})
+    assert with_separators.status_code == 302
+    assert Trade.objects.get().fee_minor == 100_050
