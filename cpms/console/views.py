@@ -7,29 +7,26 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cpms.access.console import require_staff
-from cpms.console.selectors import dashboard_counts as select_dashboard_counts
+from cpms.console.selectors import home_page
 from cpms.users import selectors as user_selectors
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The home page: the figures of the user's work, one section per role they hold."""
     require_staff(request)
     return render(
         request,
         "console/dashboard.html",
-        {"counts": select_dashboard_counts(user=request.user), "section": "dashboard"},
+        {"home": home_page(user=request.user), "section": "dashboard"},
     )
 
 
 @login_required
 def dashboard_counts(request: HttpRequest) -> HttpResponse:
-    """HTMX partial polled by the dashboard so the counts stay live."""
+    """HTMX partial polled by the home page so the figures stay live."""
     require_staff(request)
-    return render(
-        request,
-        "console/partials/_counts.html",
-        {"counts": select_dashboard_counts(user=request.user)},
-    )
+    return render(request, "console/partials/_counts.html", {"home": home_page(user=request.user)})
 
 
 @login_required
