@@ -19,7 +19,7 @@ from cpms.core.services import heartbeat_record
 from cpms.customers.models import Customer
 from cpms.customers.services import customer_register
 from cpms.users.choices import Role
-from tests.approvals.conftest import FakeOperation, TEST_ACTION  # noqa: F401
+from tests.approvals.conftest import TEST_ACTION, FakeOperation
 from tests.customers.conftest import OTHER_RESIDENT_ID, individual
 
 
@@ -194,7 +194,7 @@ def test_navigation__groups_and_approvals_badge(make_user):
         actor=maker, action=TEST_ACTION, payload={"code": "N1", "name": "新"}, reason="r"
     )
     menu = navigation_groups(finance)
-    assert [group.code for group in menu][0] == "home"
+    assert next(group.code for group in menu) == "home"
     money = next(group for group in menu if group.code == "money")
     assert money.badge == 1
     assert menu.badge == 1
