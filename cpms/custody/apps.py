@@ -43,10 +43,13 @@ class CustodyConfig(AppConfig):
         # a stocktake belongs to the branch it was started in and to the person who started it
         scopes.register(Stocktake, branch="branch_id", assigned="started_by_id")
 
+        from cpms.custody import approval_context
+
         registry.register(
             services.DISPOSE_ACTION,
             execute=services.item_dispose_execute,
             describe=services.item_dispose_describe,
+            context=approval_context.dispose_context,
         )
         register_tab(
             CustomerTab(

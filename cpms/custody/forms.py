@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.forms import MoneyField, PickerField, clean_money
 from cpms.custody.choices import (
     ConditionGrade,
     CountResult,
@@ -12,13 +15,21 @@ from cpms.custody.choices import (
     IncidentKind,
     PhotoStage,
 )
+from cpms.holdings.forms import currency_choices, customer_label
 
 DATE = forms.DateInput(attrs={"type": "date"})
 TEXT = forms.Textarea(attrs={"rows": 2})
 
 
 class ReceiveForm(forms.Form):
-    customer_id = forms.IntegerField(label=_("Customer (id)"), min_value=1)
+    """Intake: the customer is picked by name within the user's scope (custody.operate), the
+    declared value is typed in the currency's main unit ("800,000.00")."""
+
+    customer = PickerField(
+        "customer",
+        label=_("Customer"),
+        placeholder=_("Type the customer's name, pinyin or customer number"),
+    )
     category = forms.ChoiceField(label=_("Category"), choices=CustodyCategory.choices)
     description = forms.CharField(label=_("Description"), max_length=300)
     serial = forms.CharField(label=_("Serial number"), max_length=120, required=False)
@@ -27,11 +38,44 @@ class ReceiveForm(forms.Form):
         label=_("Condition notes"), max_length=2000, required=False, widget=TEXT
     )
     location = forms.CharField(label=_("Location"), max_length=120)
-    value_minor = forms.IntegerField(
-        label=_("Value (minor units, e.g. fen)"), min_value=0, required=False
+    currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices(), initial="CNY")
+    value = MoneyField(
+        label=_("Declared value"),
+        currency_field="currency",
+        allow_zero=True,
+        required=False,
+        help_text=_("In the currency's main unit, e.g. 800,000.00. Leave empty if not valued."),
     )
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="CNY")
-    valued_on = forms.DateField(label=_("Valuation date"), required=False, widget=DATE)
+    valued_on = forms.DateField(
+        label=_("Valuation date"),
+        required=False,
+        widget=DATE,
+        help_text=_("Today when a value is given and this is left empty."),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from cpms.custody.models import OPERATE_PERMISSION
+        from cpms.customers.selectors import customer_list
+
+        field = self.fields["customer"]
+        field.queryset = customer_list(user=user, permission=OPERATE_PERMISSION)
+        field.label_from_instance = customer_label  # type: ignore[method-assign]
+        field.set_extra(permission=OPERATE_PERMISSION)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        clean_money(self, "value")
+        return cleaned
+
+    def data_for_service(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["value_minor"] = data.pop("value", None)
+        if data["value_minor"] is not None and data.get("valued_on") is None:
+            from django.utils import timezone
+
+            data["valued_on"] = timezone.localdate()  # declared on intake
+        return data
 
 
 class PutAwayForm(forms.Form):
@@ -70,6 +114,19 @@ class DisposeForm(forms.Form):
 
 class MoveForm(forms.Form):
     location = forms.CharField(label=_("New location"), max_length=120)
+    custodian = PickerField(
+        "staff",
+        label=_("New custodian (optional)"),
+        required=False,
+        placeholder=_("Type a colleague's name"),
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            from cpms.users.pickers import staff_queryset
+
+            self.fields["custodian"].queryset = staff_queryset(user=user)
 
 
 class FoundForm(forms.Form):

@@ -40,6 +40,37 @@ def cjk_font() -> str:
     return FALLBACK_FONT
 
 
+def receipt_rows(item: Any, *, photos: int) -> list[tuple[str, str]]:
+    """The (label, value) lines of the receipt: what a person reads, never a code or minor
+    units (the declared value is formatted with separators and the currency)."""
+    from cpms.core.money import format_minor
+
+    holding = item.holding
+    customer = holding.customer
+    local = timezone.localtime(item.received_at)
+    if holding.value_minor is not None:
+        value = format_minor(holding.value_minor, holding.currency)
+        if holding.valued_on:
+            value = f"{value} ({holding.valued_on:%Y-%m-%d})"
+    else:
+        value = "未申报 Not declared"
+    return [
+        ("物品编号 Item number", holding.holding_number),
+        ("物品 Item", holding.description),
+        ("类别 Category", str(item.get_category_display())),
+        ("序列号 Serial", item.serial),
+        ("物主 Owner", f"{customer.legal_name} ({customer.customer_number})"),
+        ("申报价值 Declared value", value),
+        ("状况 Condition", str(item.get_condition_grade_display())),
+        ("状况说明 Condition notes", item.condition_notes),
+        ("存放位置 Location", holding.location),
+        ("保管人 Custodian", str(holding.custodian) if holding.custodian_id else ""),
+        ("照片数量 Photos", str(photos)),
+        ("接收日期 Date received", local.strftime("%Y-%m-%d %H:%M")),
+        ("经办人 Received by", str(item.received_by)),
+    ]
+
+
 def render_receipt(item: Any, *, photos: int, issued_at: Any, issued_by: Any) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -51,8 +82,6 @@ def render_receipt(item: Any, *, photos: int, issued_at: Any, issued_by: Any) ->
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=6)
     normal = ParagraphStyle("normal", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
     holding = item.holding
-    customer = holding.customer
-    local = timezone.localtime(item.received_at)
 
     def cell(text: Any) -> Paragraph:
         escaped = (
@@ -63,20 +92,7 @@ def render_receipt(item: Any, *, photos: int, issued_at: Any, issued_by: Any) ->
         )
         return Paragraph(escaped.replace("\n", "<br/>"), normal)
 
-    rows = [
-        ("物品编号 Item number", holding.holding_number),
-        ("物品 Item", holding.description),
-        ("类别 Category", f"{item.get_category_display()} ({item.category})"),
-        ("序列号 Serial", item.serial),
-        ("物主 Owner", f"{customer.legal_name} ({customer.customer_number})"),
-        ("状况 Condition", f"{item.get_condition_grade_display()} ({item.condition_grade})"),
-        ("状况说明 Condition notes", item.condition_notes),
-        ("存放位置 Location", holding.location),
-        ("保管人 Custodian", str(holding.custodian) if holding.custodian_id else ""),
-        ("照片数量 Photos", str(photos)),
-        ("接收日期 Date received", local.strftime("%Y-%m-%d %H:%M")),
-        ("经办人 Received by", str(item.received_by)),
-    ]
+    rows = receipt_rows(item, photos=photos)
     table = Table(
         [[cell(label), cell(value)] for label, value in rows], colWidths=(50 * mm, 120 * mm)
     )

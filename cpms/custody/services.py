@@ -472,6 +472,7 @@ def item_move(
     def apply(locked: CustodyItem) -> None:
         details["from_location"] = locked.holding.location
         if custodian is not None:
+            details["from_custodian_id"] = locked.holding.custodian_id
             details["custodian_id"] = custodian.pk
         _set_location(actor, locked.holding, location, custodian, now)
 

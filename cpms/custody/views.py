@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text, form_errors
+from cpms.core.console import error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.custody import forms, selectors, services
 from cpms.custody.choices import (
@@ -27,6 +27,8 @@ from cpms.custody.choices import (
     allowed_events,
 )
 from cpms.custody.models import OPERATE_PERMISSION, VIEW_PERMISSION, CustodyItem
+from cpms.custody.timeline import timeline
+from cpms.holdings.paging import list_page
 
 PAGE_SIZE = 25
 
@@ -38,15 +40,8 @@ def _get(fetch: Callable[..., Any], request: HttpRequest, pk: int, permission: s
         raise Http404 from exc
 
 
-def _page(request: HttpRequest, rows: Any) -> tuple[list[Any], str | None]:
-    page, next_cursor, _query = console_page(request, rows, limit=PAGE_SIZE)
-    return page, next_cursor
-
-
-def _query(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    return query.urlencode()
+def _page(request: HttpRequest, rows: Any) -> Any:
+    return list_page(request, rows, limit=PAGE_SIZE)
 
 
 # --- items --------------------------------------------------------------------------------
@@ -59,7 +54,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
     location = (request.GET.get("location") or "").strip()[:120]
     overdue = request.GET.get("overdue") == "1"
     q = (request.GET.get("q") or "").strip()[:100]
-    rows, next_cursor = _page(
+    page = _page(
         request,
         selectors.item_list(
             user=request.user,
@@ -74,9 +69,8 @@ def item_list(request: HttpRequest) -> HttpResponse:
         "custody/list.html",
         {
             "section": "custody",
-            "rows": rows,
-            "next_cursor": next_cursor,
-            "query": _query(request),
+            "page": page,
+            "rows": page.rows,
             "state": state,
             "location": location,
             "overdue": overdue,
@@ -92,17 +86,19 @@ def item_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def item_receive(request: HttpRequest) -> HttpResponse:
     require_staff(request, OPERATE_PERMISSION)
-    initial = {"customer_id": request.GET.get("customer") or None, "currency": "CNY"}
-    form = forms.ReceiveForm(request.POST or None, initial=initial)
+    initial: dict[str, Any] = {"currency": "CNY"}
+    customer = request.GET.get("customer") or ""
+    if customer.isdigit():
+        initial["customer"] = int(customer)
+    form = forms.ReceiveForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
-        values = dict(form.cleaned_data)
-        customer = values.pop("customer_id")
+        values = form.data_for_service()
         try:
-            item = services.item_receive(actor=request.user, customer=customer, **values)
+            item = services.item_receive(actor=request.user, **values)
         except NotFound:
-            form.add_error("customer_id", _("No customer with this id in your scope."))
+            form.add_error("customer", _("Not found: search again and pick one from the list."))
         except CpmsError as exc:
-            form_errors(form, exc)
+            form_errors(form, exc, aliases={"value_minor": "value", "customer_id": "customer"})
         else:
             messages.success(request, _("Item received into custody."))
             return redirect("custody:detail", pk=item.pk)
@@ -120,7 +116,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "section": "custody",
             "item": item,
-            "events": selectors.item_timeline(user=request.user, item=item),
+            "timeline": timeline(selectors.item_timeline(user=request.user, item=item)),
             "photos": selectors.photo_list(user=request.user, item=item),
             "incidents": selectors.incident_list(user=request.user, item=item.pk).order_by("-pk"),
             "allowed": set(allowed_events(item.state)) if can_operate else set(),
@@ -132,7 +128,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "check_in": forms.CheckInForm(initial={"condition_grade": item.condition_grade}),
                 "return": forms.ReturnForm(),
                 "dispose": forms.DisposeForm(),
-                "move": forms.MoveForm(),
+                "move": forms.MoveForm(user=request.user),
                 "found": forms.FoundForm(),
                 "photo": forms.PhotoForm(),
                 "incident": forms.IncidentForm(),
@@ -150,7 +146,8 @@ def _transition(
 ) -> HttpResponse:
     require_staff(request, OPERATE_PERMISSION)
     item = _get(selectors.item_get_for_user, request, pk, OPERATE_PERMISSION)
-    form = form_class(request.POST, request.FILES)
+    options = {"user": request.user} if form_class is forms.MoveForm else {}
+    form = form_class(request.POST, request.FILES, **options)
     if not form.is_valid():
         messages.error(
             request,
@@ -314,7 +311,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or ""
     kind = request.GET.get("kind") or ""
     late = request.GET.get("late") == "1"
-    rows, next_cursor = _page(
+    page = _page(
         request,
         selectors.incident_list(
             user=request.user,
@@ -328,9 +325,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "custody/incidents.html",
         {
             "section": "custody",
-            "rows": rows,
-            "next_cursor": next_cursor,
-            "query": _query(request),
+            "page": page,
+            "rows": page.rows,
             "status": status,
             "kind": kind,
             "late": late,
@@ -431,14 +427,14 @@ def incident_close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def stocktake_list(request: HttpRequest) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
-    rows, next_cursor = _page(request, selectors.stocktake_list(user=request.user))
+    page = _page(request, selectors.stocktake_list(user=request.user))
     return render(
         request,
         "custody/stocktakes.html",
         {
             "section": "custody",
-            "rows": rows,
-            "next_cursor": next_cursor,
+            "page": page,
+            "rows": page.rows,
             "form": forms.StocktakeForm(),
             "locations": selectors.locations(user=request.user),
             "can_operate": user_has_permission(request.user, OPERATE_PERMISSION),

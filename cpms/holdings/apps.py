@@ -9,8 +9,10 @@ class HoldingsConfig(AppConfig):
 
     def ready(self) -> None:
         from cpms.access import scopes
+        from cpms.core import pickers
         from cpms.customers.tabs import CustomerTab, register_tab
         from cpms.holdings import models
+        from cpms.holdings.pickers import search_holdings
 
         scopes.register(
             models.Holding,
@@ -30,6 +32,7 @@ class HoldingsConfig(AppConfig):
                 assigned="holding__customer__relationship_manager_id",
                 self="holding__customer__portal_user_id",
             )
+        pickers.register("holding", search=search_holdings)
         register_tab(
             CustomerTab(
                 key="property",

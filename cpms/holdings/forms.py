@@ -1,14 +1,16 @@
-"""Console forms. They only parse (amounts in major units become minor units here); the
-services validate details, account numbers and scope."""
+"""Console forms. They only parse (amounts typed in the currency's main unit become minor units
+here through cpms.core.forms.MoneyField; the owner is picked by name within the user's scope);
+the services validate details, account numbers and scope."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.forms import MoneyField, PickerField, clean_money
+from cpms.core.money import CURRENCY, format_minor
 from cpms.holdings.choices import (
     AccountType,
     AssetClass,
@@ -18,7 +20,6 @@ from cpms.holdings.choices import (
     LawfulBasis,
     RepaymentMethod,
 )
-from cpms.holdings.money import to_minor
 
 
 def _date(label: Any, required: bool = False) -> forms.DateField:
@@ -27,12 +28,45 @@ def _date(label: Any, required: bool = False) -> forms.DateField:
     )
 
 
-def _currency() -> forms.CharField:
-    return forms.CharField(label=_("Currency"), max_length=3, initial="CNY")
+# currencies offered in the forms (the services accept any ISO 4217 code: a stored currency
+# outside this list is added to the choices of the form that shows it)
+CURRENCIES = ("CNY", "HKD", "USD", "EUR", "GBP", "JPY", "SGD", "MOP", "TWD", "AUD", "CAD", "CHF")
 
 
-class HoldingForm(forms.Form):
-    customer_number = forms.CharField(label=_("Customer number"), max_length=40)
+def currency_choices(*extra: str) -> list[tuple[str, str]]:
+    codes = list(CURRENCIES)
+    for code in extra:
+        code = (code or "").upper()
+        if CURRENCY.match(code) and code not in codes:
+            codes.append(code)
+    return [(code, code) for code in codes]
+
+
+def _currency(initial: str = "CNY") -> forms.ChoiceField:
+    return forms.ChoiceField(label=_("Currency"), choices=currency_choices(), initial=initial)
+
+
+def customer_label(customer: Any) -> str:
+    return f"{customer.legal_name} ({customer.customer_number})"
+
+
+class MoneyFormMixin:
+    """Converts every MoneyField with a `currency_field` with the currency chosen in the form."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()  # type: ignore[misc]
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if isinstance(field, MoneyField) and field.currency_field:
+                clean_money(self, name)  # type: ignore[arg-type]
+        return cleaned
+
+
+class HoldingForm(MoneyFormMixin, forms.Form):
+    customer = PickerField(
+        "customer",
+        label=_("Customer"),
+        placeholder=_("Type the customer's name, pinyin or customer number"),
+    )
     identifier = forms.CharField(
         label=_("Identifier"),
         max_length=120,
@@ -40,25 +74,36 @@ class HoldingForm(forms.Form):
         help_text=_("Contract, certificate or serial number. Accounts: leave empty."),
     )
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
-    value = forms.DecimalField(
-        label=_("Value"), required=False, min_value=0, max_digits=18, decimal_places=3
-    )
     currency = _currency()
+    value = MoneyField(
+        label=_("Value"),
+        currency_field="currency",
+        allow_zero=True,
+        required=False,
+        help_text=_("In the currency's main unit, e.g. 800,000.00."),
+    )
     valued_on = _date(_("Valuation date"))
     location = forms.CharField(label=_("Location"), max_length=120, required=False)
 
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, editing: bool = False, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if editing:
-            for name in ("customer_number", "identifier", "value", "currency", "valued_on"):
+            for name in ("customer", "identifier", "value", "currency", "valued_on"):
                 del self.fields[name]
+            return
+        from cpms.customers.selectors import customer_list
+        from cpms.holdings.models import MANAGE_PERMISSION
+
+        field = self.fields["customer"]
+        field.queryset = customer_list(user=user, permission=MANAGE_PERMISSION)
+        field.label_from_instance = customer_label  # type: ignore[method-assign]
+        field.set_extra(permission=MANAGE_PERMISSION)
 
     def data_for_service(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         value = data.pop("value", None)
         if "currency" in data:
-            data["currency"] = (data["currency"] or "").strip().upper()
-            data["value_minor"] = None if value is None else to_minor(value, data["currency"])
+            data["value_minor"] = value
         return data
 
 
@@ -80,11 +125,9 @@ class AccountForm(forms.Form):
             )
 
 
-class LoanForm(forms.Form):
-    principal = forms.DecimalField(
-        label=_("Principal"), min_value=Decimal("0.01"), max_digits=18, decimal_places=3
-    )
+class LoanForm(MoneyFormMixin, forms.Form):
     currency = _currency()
+    principal = MoneyField(label=_("Principal"), currency_field="currency")
     annual_rate_percent = forms.DecimalField(
         label=_("Annual rate (%)"), min_value=0, max_value=100, max_digits=9, decimal_places=6
     )
@@ -135,8 +178,7 @@ DETAIL_FORMS: dict[str, type[forms.Form]] = {
 def details_for_service(kind: str, form: forms.Form, *, editing: bool = False) -> dict[str, Any]:
     data = dict(form.cleaned_data)
     if kind == HoldingKind.LOAN:
-        data["currency"] = (data.get("currency") or "").strip().upper()
-        data["principal_minor"] = to_minor(data.pop("principal"), data["currency"])
+        data["principal_minor"] = data.pop("principal")
     if kind == HoldingKind.ACCOUNT and editing and not data.get("number"):
         data.pop("number", None)
     return data
@@ -145,18 +187,22 @@ def details_for_service(kind: str, form: forms.Form, *, editing: bool = False) -
 def details_initial(kind: str, details: dict[str, Any] | None) -> dict[str, Any]:
     initial = dict(details or {})
     if kind == HoldingKind.LOAN and "principal_minor" in initial:
-        from cpms.holdings.money import to_major
-
-        initial["principal"] = to_major(initial.pop("principal_minor"), initial["currency"])
+        initial["principal"] = format_minor(
+            initial.pop("principal_minor"), initial.get("currency", ""), code=False
+        )
     initial.pop("number", None)
     return initial
 
 
-class RevalueForm(forms.Form):
-    value = forms.DecimalField(label=_("Value"), min_value=0, max_digits=18, decimal_places=3)
+class RevalueForm(MoneyFormMixin, forms.Form):
     currency = _currency()
+    value = MoneyField(label=_("Value"), currency_field="currency", allow_zero=True)
     valued_on = _date(_("Valuation date"), required=True)
     source = forms.CharField(label=_("Source"), max_length=80, required=False)
+
+    def __init__(self, *args: Any, currency: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = currency_choices(currency)
 
 
 class StatusForm(forms.Form):
@@ -164,18 +210,17 @@ class StatusForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
-class PositionForm(forms.Form):
+class PositionForm(MoneyFormMixin, forms.Form):
     instrument_code = forms.CharField(label=_("Instrument code"), max_length=40)
     instrument_name = forms.CharField(label=_("Instrument name"), max_length=200, required=False)
     asset_class = forms.ChoiceField(label=_("Asset class"), choices=AssetClass.choices)
     quantity = forms.DecimalField(label=_("Quantity"), min_value=0, max_digits=24, decimal_places=8)
-    cost = forms.DecimalField(label=_("Cost"), min_value=0, max_digits=18, decimal_places=3)
     currency = _currency()
+    cost = MoneyField(label=_("Cost"), currency_field="currency", allow_zero=True)
 
     def data_for_service(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
-        data["currency"] = (data["currency"] or "").strip().upper()
-        data["cost_minor"] = to_minor(data.pop("cost"), data["currency"])
+        data["cost_minor"] = data.pop("cost")
         return data
 
 

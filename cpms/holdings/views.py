@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text
+from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound
-from cpms.customers import selectors as customer_selectors
+from cpms.customers.selectors import customer_list
 from cpms.holdings import selectors, services
 from cpms.holdings.choices import (
     DETAIL_KINDS,
@@ -37,7 +37,7 @@ from cpms.holdings.forms import (
     details_initial,
 )
 from cpms.holdings.models import MANAGE_PERMISSION, VIEW_PERMISSION, Holding
-from cpms.holdings.money import to_minor
+from cpms.holdings.paging import list_page
 
 PAGE_SIZE = 25
 SECTION = "holdings"
@@ -66,6 +66,14 @@ def _apply_errors(forms_by_prefix: dict[str, Any], exc: CpmsError) -> None:
         main.add_error(None, exc.message)
 
 
+def _form_problems(form: Any) -> str:
+    """A refused inline form as one message: "Value: CNY has 2 decimal places…"."""
+    return "; ".join(
+        f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}".lstrip(": ")
+        for name, errors in form.errors.items()
+    )
+
+
 @login_required
 def holding_list(request: HttpRequest) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
@@ -80,15 +88,22 @@ def holding_list(request: HttpRequest) -> HttpResponse:
         status=status if status in HoldingStatus.values else None,
         customer=int(customer) if customer.isdigit() else None,
     )
-    rows, next_cursor, query = console_page(request, holdings, limit=PAGE_SIZE)
+    page = list_page(request, holdings, limit=PAGE_SIZE)
+    owner = None
+    if customer.isdigit():
+        owner = (
+            customer_list(user=request.user, permission=VIEW_PERMISSION)
+            .filter(pk=int(customer))
+            .first()
+        )
     return render(
         request,
         "holdings/list.html",
         {
             "section": SECTION,
-            "rows": rows,
-            "next_cursor": next_cursor,
-            "query": query.urlencode(),
+            "page": page,
+            "rows": page.rows,
+            "owner": owner,
             "q": q,
             "kind": kind,
             "status": status,
@@ -117,7 +132,9 @@ def holding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (value, HoldingStatus(value).label)
             for value in STATUS_TRANSITIONS.get(holding.status, ())
         ],
-        "revalue_form": RevalueForm(initial={"currency": holding.currency}),
+        "revalue_form": RevalueForm(
+            initial={"currency": holding.currency}, currency=holding.currency
+        ),
     }
     details = context["details"]
     if holding.kind in selectors.DETAIL_RELATIONS and details:
@@ -147,14 +164,6 @@ def holding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "holdings/detail.html", context)
 
 
-def _customer_for(request: HttpRequest, number: str) -> Any:
-    return (
-        customer_selectors.customer_list(user=request.user, permission=MANAGE_PERMISSION)
-        .filter(customer_number__iexact=(number or "").strip())
-        .first()
-    )
-
-
 @login_required
 def holding_create(request: HttpRequest) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
@@ -172,36 +181,29 @@ def holding_create(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
     customer_id = request.GET.get("customer") or ""
     if customer_id.isdigit():
-        owner = (
-            customer_selectors.customer_list(user=request.user, permission=MANAGE_PERMISSION)
-            .filter(pk=int(customer_id))
-            .first()
-        )
-        if owner is not None:
-            initial["customer_number"] = owner.customer_number
-    form = HoldingForm(request.POST or None, initial=initial)
+        initial["customer"] = int(customer_id)
+    form = HoldingForm(request.POST or None, initial=initial, user=request.user)
     detail_class = DETAIL_FORMS.get(kind)
     details_form = detail_class(request.POST or None, prefix="details") if detail_class else None
     forms_ok = form.is_valid() if request.method == "POST" else False
     details_ok = details_form.is_valid() if details_form is not None and forms_ok else forms_ok
     if request.method == "POST" and forms_ok and details_ok:
         data = form.data_for_service()
-        owner = _customer_for(request, data.pop("customer_number"))
-        if owner is None:
-            form.add_error("customer_number", _("No customer with this number in your scope."))
+        owner = data.pop("customer")
+        details = details_for_service(kind, details_form) if details_form is not None else {}
+        try:
+            holding = services.holding_register(
+                actor=request.user, customer=owner, kind=kind, details=details, **data
+            )
+        except NotFound:
+            form.add_error("customer", _("Not found: search again and pick one from the list."))
+        except CpmsError as exc:
+            _apply_errors({"": form, "details": details_form}, exc)
         else:
-            details = details_for_service(kind, details_form) if details_form is not None else {}
-            try:
-                holding = services.holding_register(
-                    actor=request.user, customer=owner, kind=kind, details=details, **data
-                )
-            except CpmsError as exc:
-                _apply_errors({"": form, "details": details_form}, exc)
-            else:
-                messages.success(request, _("Property registered."))
-                for warning in selectors.holding_warnings(user=request.user, holding=holding):
-                    messages.warning(request, warning["message"])
-                return redirect("holdings:detail", pk=holding.pk)
+            messages.success(request, _("Property registered."))
+            for warning in selectors.holding_warnings(user=request.user, holding=holding):
+                messages.warning(request, warning["message"])
+            return redirect("holdings:detail", pk=holding.pk)
     return render(
         request,
         "holdings/form.html",
@@ -266,17 +268,16 @@ def holding_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def holding_revalue(request: HttpRequest, pk: int) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
     holding = _visible(request, pk, MANAGE_PERMISSION)
-    form = RevalueForm(request.POST)
+    form = RevalueForm(request.POST, currency=holding.currency)
     if not form.is_valid():
-        messages.error(request, _("Give the value, currency and valuation date."))
+        messages.error(request, _form_problems(form))
     else:
-        currency = form.cleaned_data["currency"].strip().upper()
         try:
             services.holding_revalue(
                 actor=request.user,
                 holding=holding,
-                value_minor=to_minor(form.cleaned_data["value"], currency),
-                currency=currency,
+                value_minor=form.cleaned_data["value"],
+                currency=form.cleaned_data["currency"],
                 valued_on=form.cleaned_data["valued_on"],
                 source=form.cleaned_data["source"],
             )
@@ -317,7 +318,12 @@ def position_add(request: HttpRequest, pk: int) -> HttpResponse:
     holding = _visible(request, pk, MANAGE_PERMISSION)
     form = PositionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Check the position: code, asset class, quantity and cost."))
+        messages.error(
+            request,
+            _("Check the position: code, asset class, quantity and cost.")
+            + " "
+            + _form_problems(form),
+        )
     else:
         try:
             services.position_add(actor=request.user, holding=holding, data=form.data_for_service())

@@ -43,7 +43,7 @@ def test_console__register_a_loan_and_see_its_schedule(rm1_client, customer):
         reverse("holdings:create") + "?kind=loan",
         {
             "kind": "loan",
-            "customer_number": customer.customer_number,
+            "customer": customer.pk,
             "identifier": "HD-2026-1",
             "description": "房贷",
             "currency": "CNY",
@@ -72,7 +72,7 @@ def test_console__register_account_masks_the_number(rm1_client, customer):
         reverse("holdings:create"),
         {
             "kind": "account",
-            "customer_number": customer.customer_number,
+            "customer": customer.pk,
             "currency": "CNY",
             "details-account_type": "card",
             "details-institution": "招商银行",
@@ -95,7 +95,7 @@ def test_console__create_errors_are_shown_and_nothing_written(rm1_client, custom
         reverse("holdings:create"),
         {
             "kind": "contract",
-            "customer_number": "C99999999",
+            "customer": "99999999",
             "currency": "CNY",
             "details-contract_number": "X",
             "details-counterparty": "Y",
@@ -105,7 +105,7 @@ def test_console__create_errors_are_shown_and_nothing_written(rm1_client, custom
         reverse("holdings:create"),
         {
             "kind": "account",
-            "customer_number": customer.customer_number,
+            "customer": customer.pk,
             "currency": "CNY",
             "details-account_type": "card",
             "details-institution": "X",
@@ -114,7 +114,7 @@ def test_console__create_errors_are_shown_and_nothing_written(rm1_client, custom
     )
 
     assert unknown.status_code == 200
-    assert "No customer with this number in your scope." in unknown.content.decode()
+    assert "Not found: search again and pick one from the list." in unknown.content.decode()
     assert bad_number.status_code == 200
     assert "A bank card number has digits only." in bad_number.content.decode()
     assert (Holding.objects.count(), AuditEntry.objects.count()) == before
