@@ -10,6 +10,8 @@ class LedgerConfig(AppConfig):
     def ready(self) -> None:
         from cpms.access import scopes
         from cpms.approvals import registry
+        from cpms.core import pickers
+        from cpms.ledger import pickers as ledger_pickers
         from cpms.ledger import services
         from cpms.ledger.models import Account
 
@@ -21,9 +23,13 @@ class LedgerConfig(AppConfig):
             assigned="customer__relationship_manager_id",
             self="customer__portal_user_id",
         )
+        from cpms.ledger import approval_context
+
         registry.register(
             services.APPROVAL_ACTION,
             execute=services.execute_approved_transfer,
             describe=services.describe_transfer,
             on_close=services.release_refused_transfer,
+            context=approval_context.transfer_context,
         )
+        pickers.register(ledger_pickers.KIND, search=ledger_pickers.search_accounts)

@@ -57,7 +57,7 @@ def visible_accounts(user: Any, permission: str = VIEW_PERMISSION) -> QuerySet[A
         query = Account.objects.all()
     else:
         query = Account.objects.filter(condition | Q(kind=AccountKind.INTERNAL))
-    return query.select_related("asset")
+    return query.select_related("asset", "customer", "holding")
 
 
 def account_get_for_user(*, user: Any, ref: Any, permission: str = VIEW_PERMISSION) -> Account:
@@ -132,15 +132,33 @@ def account_list(user: Any, *, filters: Mapping[str, Any] | None = None) -> Quer
         query = query.filter(asset__code=str(filters["asset"]).upper())
     if filters.get("q"):
         text = str(filters["q"]).strip()
-        query = query.filter(Q(code__icontains=text) | Q(name__icontains=text))
+        query = query.filter(
+            Q(code__icontains=text)
+            | Q(name__icontains=text)
+            | Q(customer__legal_name__icontains=text)
+            | Q(customer__customer_number=text.upper())
+        )
     return query.order_by("pk")
+
+
+# what a page needs to name both sides of a transfer ("张三 · Customer money · CNY")
+_TRANSFER_RELATED = (
+    "debit_account__asset",
+    "debit_account__customer",
+    "debit_account__holding",
+    "credit_account__asset",
+    "credit_account__customer",
+    "credit_account__holding",
+    "asset",
+    "created_by",
+)
 
 
 def _visible_transfers(user: Any) -> QuerySet[Transfer]:
     accounts = visible_accounts(user).values("pk")
     return Transfer.objects.filter(
         Q(debit_account__in=accounts) | Q(credit_account__in=accounts)
-    ).select_related("debit_account", "credit_account", "asset")
+    ).select_related(*_TRANSFER_RELATED)
 
 
 def _actionable_transfers(user: Any, permission: str) -> QuerySet[Transfer]:
@@ -149,7 +167,7 @@ def _actionable_transfers(user: Any, permission: str) -> QuerySet[Transfer]:
     accounts = visible_accounts(user, permission).values("pk")
     return Transfer.objects.filter(
         debit_account__in=accounts, credit_account__in=accounts
-    ).select_related("debit_account__asset", "credit_account__asset", "asset")
+    ).select_related(*_TRANSFER_RELATED)
 
 
 def transfer_actionable(user: Any, transfer: Transfer, permission: str) -> bool:
@@ -243,6 +261,19 @@ def _signed(account: Account, debit: int, credit: int) -> int:
     return credit - debit if account.normal_side == NormalSide.CREDIT else debit - credit
 
 
+def counterparty_label(account: Account, other: Account) -> str:
+    """How a statement names the other side of a line: the firm's internal account and the
+    customer's own accounts by name; another customer's account by its purpose only (a
+    statement goes to the customer and must not name other customers)."""
+    from django.utils.translation import gettext as _
+
+    from cpms.ledger import display
+
+    if other.kind == AccountKind.INTERNAL or other.customer_id == account.customer_id:
+        return display.account_label(other)
+    return _("Another customer's account (%(purpose)s)") % {"purpose": other.get_purpose_display()}
+
+
 def account_statement(account: Account, *, start: datetime.date, end: datetime.date) -> Statement:
     """Posted movements by value date in [start, end]: opening balance (everything posted with
     an earlier value date), lines with running balance, closing balance."""
@@ -260,6 +291,8 @@ def account_statement(account: Account, *, start: datetime.date, end: datetime.d
             "kind",
             "value_date",
             "reference",
+            "metadata",
+            "reverses_id",
             "amount",
             "debit_account_id",
             "credit_account_id",
@@ -267,14 +300,19 @@ def account_statement(account: Account, *, start: datetime.date, end: datetime.d
         )
         .order_by("value_date", "pk")
     )
-    # counterparty codes in one query (a statement has few distinct counterparties)
+    # counterparty names in one query (a statement has few distinct counterparties)
     others = {
         transfer.credit_account_id
         if transfer.debit_account_id == account.pk
         else transfer.debit_account_id
         for transfer in rows
     }
-    codes = dict(Account.objects.filter(pk__in=others).values_list("pk", "code"))
+    codes = {
+        other.pk: counterparty_label(account, other)
+        for other in Account.objects.filter(pk__in=others).select_related(
+            "asset", "customer", "holding"
+        )
+    }
     balance = opening
     for transfer in rows:
         is_debit = transfer.debit_account_id == account.pk

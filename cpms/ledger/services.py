@@ -61,6 +61,8 @@ from cpms.ledger.models import (
     Transfer,
 )
 from cpms.ledger.schemas import TransferIn
+from cpms.privacy.errors import RateLimited
+from cpms.privacy.services import reveal_budget_charge
 
 logger = logging.getLogger("cpms.ledger")
 # a LEDGER_CHECKED entry keeps the first problems; the count says how many there were
@@ -788,6 +790,38 @@ def describe_transfer(payload: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------ audited reads
 
 
+STATEMENT_REVEAL_REASON = "account statement for the customer"
+
+
+def _statement_holder(
+    actor: Any, account: Account, *, with_address: bool
+) -> statements.Holder | None:
+    """The customer a statement is for. The PDF goes to the customer and carries their postal
+    address: it is decrypted through the privacy layer and the reveal is recorded
+    (`pii.revealed`, field "address", counted against the actor's reveal budget) in the
+    caller's transaction."""
+    from cpms.privacy.protected import ERASED, pii_read
+
+    customer = account.customer if account.customer_id else None
+    if customer is None:
+        return None
+    address = ""
+    if with_address:
+        reveal_budget_charge(
+            actor=actor,
+            object_type=customer._meta.label_lower,
+            object_id=str(customer.pk),
+            reason=STATEMENT_REVEAL_REASON,
+            details={"field": "address", "purpose": "ledger.statement", "account": account.code},
+        )
+        address = pii_read(customer, "address") or ""
+        if address == ERASED:
+            address = ""
+    return statements.Holder(
+        name=customer.legal_name, number=customer.customer_number, address=address
+    )
+
+
 def statement_export(
     *, actor: Any, account_ref: Any, start: Any, end: Any, fmt: str
 ) -> statements.StatementFile:
@@ -799,30 +833,47 @@ def statement_export(
             _("Unknown statement format."), fields={"format": _("Use pdf or xlsx.")}
         )
     start, end = statements.validate_period(start, end)
-    with transaction.atomic():
-        account = selectors.account_get_for_user(
-            user=actor, ref=account_ref, permission=VIEW_PERMISSION
-        )
-        statement = selectors.account_statement(account, start=start, end=end)
-        content = (
-            statements.render_pdf(statement) if fmt == "pdf" else statements.render_xlsx(statement)
-        )
-        audit_record(
-            actor=actor,
-            action=AuditAction.STATEMENT_EXPORTED,
-            object_type="ledger.account",
-            object_id=account.pk,
-            after={
-                "account": account.code,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "format": fmt,
-                "lines": len(statement.lines),
-                "opening_minor": statement.opening,
-                "closing_minor": statement.closing,
-                "bytes": len(content),
-            },
-        )
+    try:
+        with transaction.atomic():
+            account = selectors.account_get_for_user(
+                user=actor, ref=account_ref, permission=VIEW_PERMISSION
+            )
+            statement = selectors.account_statement(account, start=start, end=end)
+            holder = _statement_holder(actor, account, with_address=fmt == "pdf")
+            content = (
+                statements.render_pdf(statement, holder=holder)
+                if fmt == "pdf"
+                else statements.render_xlsx(statement, holder=holder)
+            )
+            audit_record(
+                actor=actor,
+                action=AuditAction.STATEMENT_EXPORTED,
+                object_type="ledger.account",
+                object_id=account.pk,
+                after={
+                    "account": account.code,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "format": fmt,
+                    "lines": len(statement.lines),
+                    "opening_minor": statement.opening,
+                    "closing_minor": statement.closing,
+                    "bytes": len(content),
+                },
+            )
+    except RateLimited as exc:
+        # the address reveal was refused (reveal budget used up): nothing was exported;
+        # record the refusal like every refused reveal
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action=AuditAction.PII_REVEAL_REFUSED,
+                object_type="ledger.account",
+                object_id=str(account_ref),
+                after={"field": "address", "refusal": exc.code, "purpose": "ledger.statement"},
+                reason=STATEMENT_REVEAL_REASON,
+            )
+        raise
     return statements.StatementFile(
         statements.filename(statement, fmt), statements.CONTENT_TYPES[fmt], content, statement
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -72,6 +73,19 @@ def filename(statement: Statement, fmt: str) -> str:
 # ------------------------------------------------------------------------ PDF
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who the statement is for: the customer's name, number and postal address (the address
+    is decrypted by the caller, which records the reveal)."""
+
+    name: str
+    number: str = ""
+    address: str = ""
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
 def _escape(text: Any) -> str:
     return (
         str(text if text not in (None, "") else "—")
@@ -81,7 +95,38 @@ def _escape(text: Any) -> str:
     )
 
 
-def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None = None) -> bytes:
+def _labels(statement: Statement) -> dict[str, str]:
+    asset = statement.account.asset.code
+    return {
+        "title": _("Account statement"),
+        "customer": _("Customer"),
+        "address": _("Address"),
+        "account": _("Account"),
+        "code": _("Account code"),
+        "period": _("Period"),
+        "opening": _("Opening balance"),
+        "closing": _("Closing balance"),
+        "date": _("Value date"),
+        "transfer": _("Transfer no."),
+        "memo": _("Reference"),
+        "counterparty": _("Counterparty"),
+        "debit": _("Debit (%(asset)s)") % {"asset": asset},
+        "credit": _("Credit (%(asset)s)") % {"asset": asset},
+        "balance": _("Balance (%(asset)s)") % {"asset": asset},
+        "totals": _("Totals"),
+        "generated": _("Generated %(when)s · amounts in %(asset)s"),
+    }
+
+
+def render_pdf(
+    statement: Statement,
+    *,
+    holder: Holder | None = None,
+    generated_at: datetime.datetime | None = None,
+) -> bytes:
+    """The statement as a PDF in the reader's language: the customer's name and address, the
+    account by name, amounts with thousands separators, column headers that wrap between
+    words (Chinese text wraps between characters)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -89,37 +134,53 @@ def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None =
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     from cpms.custody.receipt import cjk_font
+    from cpms.ledger import display
 
     font = cjk_font()
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=6)
-    normal = ParagraphStyle("normal", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
-    right = ParagraphStyle("right", parent=normal, alignment=2)
+    words = ParagraphStyle("words", fontName=font, fontSize=9, leading=12)
+    cjk = ParagraphStyle("cjk", parent=words, wordWrap="CJK")
+    bold = ParagraphStyle("bold", parent=words, fontSize=9)
+    right = ParagraphStyle("right", parent=words, alignment=2)
     account = statement.account
-    asset = account.asset.code
+    asset = account.asset
+    labels = _labels(statement)
     generated = timezone.localtime(generated_at or timezone.now())
 
-    def cell(text: Any, style: ParagraphStyle = normal) -> Paragraph:
-        return Paragraph(_escape(text), style)
+    def cell(text: Any, style: ParagraphStyle | None = None) -> Paragraph:
+        escaped = _escape(text)
+        if style is None:
+            # Chinese wraps between characters; other text only between words, so a header
+            # such as "Counterparty" never breaks mid-word
+            style = cjk if _CJK.search(escaped) else words
+        return Paragraph(escaped, style)
 
-    facts = [
-        [cell("账户 Account"), cell(account.code)],
-        [cell("名称 Name"), cell(account.name)],
-        [cell("资产 Asset"), cell(asset)],
+    def amount(value: int) -> str:
+        return display.money(value, asset, code=False)
+
+    facts = []
+    if holder is not None:
+        name = f"{holder.name} ({holder.number})" if holder.number else holder.name
+        facts.append([cell(labels["customer"]), cell(name)])
+        facts.append([cell(labels["address"]), cell(holder.address)])
+    facts += [
+        [cell(labels["account"]), cell(display.account_label(account))],
+        [cell(labels["code"]), cell(account.code)],
         [
-            cell("期间 Period"),
+            cell(labels["period"]),
             cell(f"{statement.start.isoformat()} – {statement.end.isoformat()}"),
         ],
-        [cell("期初余额 Opening balance"), cell(amount_text(statement, statement.opening))],
-        [cell("期末余额 Closing balance"), cell(amount_text(statement, statement.closing))],
+        [cell(labels["opening"]), cell(f"{amount(statement.opening)} {asset.code}")],
+        [cell(labels["closing"]), cell(f"{amount(statement.closing)} {asset.code}")],
     ]
     header = [
-        cell("日期 Date"),
-        cell("编号 Transfer"),
-        cell("摘要 Reference"),
-        cell("对方账户 Counterparty"),
-        cell("借方 Debit", right),
-        cell("贷方 Credit", right),
-        cell("余额 Balance", right),
+        cell(labels["date"]),
+        cell(labels["transfer"]),
+        cell(labels["memo"]),
+        cell(labels["counterparty"]),
+        cell(labels["debit"], right),
+        cell(labels["credit"], right),
+        cell(labels["balance"], right),
     ]
     rows = [header]
     for line in statement.lines:
@@ -127,22 +188,22 @@ def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None =
             [
                 cell(line.transfer.value_date.isoformat()),
                 cell(f"#{line.transfer.pk}"),
-                cell(line.transfer.reference),
+                cell(display.memo(line.transfer)),
                 cell(line.counterparty),
-                cell(amount_text(statement, line.debit) if line.debit else "", right),
-                cell(amount_text(statement, line.credit) if line.credit else "", right),
-                cell(amount_text(statement, line.balance), right),
+                cell(amount(line.debit) if line.debit else "", right),
+                cell(amount(line.credit) if line.credit else "", right),
+                cell(amount(line.balance), right),
             ]
         )
     rows.append(
         [
-            cell("合计 Totals"),
+            cell(labels["totals"], bold),
             cell(""),
             cell(""),
             cell(""),
-            cell(amount_text(statement, statement.total_debits), right),
-            cell(amount_text(statement, statement.total_credits), right),
-            cell(amount_text(statement, statement.closing), right),
+            cell(amount(statement.total_debits), right),
+            cell(amount(statement.total_credits), right),
+            cell(amount(statement.closing), right),
         ]
     )
     grid = TableStyle(
@@ -153,27 +214,24 @@ def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None =
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ]
     )
-    facts_table = Table(facts, colWidths=[55 * mm, 120 * mm])
+    facts_table = Table(facts, colWidths=[45 * mm, 140 * mm])
     facts_table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey)]))
+    # 273 mm of landscape A4 between the margins
     lines_table = Table(
         rows,
-        colWidths=[24 * mm, 22 * mm, 70 * mm, 50 * mm, 32 * mm, 32 * mm, 34 * mm],
+        colWidths=[24 * mm, 24 * mm, 68 * mm, 55 * mm, 34 * mm, 34 * mm, 34 * mm],
         repeatRows=1,
     )
     lines_table.setStyle(grid)
     story = [
-        Paragraph("账户对账单 Account statement", title),
+        Paragraph(_escape(labels["title"]), title),
         facts_table,
         Spacer(1, 6 * mm),
         lines_table,
         Spacer(1, 6 * mm),
         cell(
-            "生成时间 Generated "
-            + generated.strftime("%Y-%m-%d %H:%M")
-            + " · 金额以 "
-            + asset
-            + " 计 Amounts in "
-            + asset
+            labels["generated"]
+            % {"when": generated.strftime("%Y-%m-%d %H:%M"), "asset": asset.code}
         ),
     ]
     buffer = io.BytesIO()
@@ -184,7 +242,7 @@ def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None =
         rightMargin=12 * mm,
         topMargin=12 * mm,
         bottomMargin=12 * mm,
-        title=f"Statement {account.code}",
+        title=f"{labels['title']} {account.code}",
         author="CPMS",
         invariant=1,
     )
@@ -195,32 +253,48 @@ def render_pdf(statement: Statement, *, generated_at: datetime.datetime | None =
 # ------------------------------------------------------------------------ XLSX
 
 
-def render_xlsx(statement: Statement) -> bytes:
-    """One sheet: the account facts, opening balance, one row per line, totals and closing
-    balance. Amounts are numbers with the asset's decimals (Decimal from the exact text)."""
+def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
+    """One sheet in the reader's language: the account facts, opening balance, one row per
+    line, totals and closing balance. Amounts are numbers with the asset's decimals (Decimal
+    from the exact text), shown with thousands separators."""
     from openpyxl.styles import Font
+
+    from cpms.ledger import display
 
     exponent = statement.account.asset.exponent
     number_format = "#,##0" + ("." + "0" * exponent if exponent else "")
     workbook = tabular.xlsx_workbook()
     sheet = workbook.active
-    sheet.title = "Statement"
+    sheet.title = str(_("Statement"))[:31]
     bold = Font(bold=True)
     account = statement.account
-    facts = (
-        ("Account", account.code),
-        ("Name", account.name),
-        ("Asset", account.asset.code),
-        ("Start", statement.start),
-        ("End", statement.end),
-    )
+    facts: list[tuple[str, Any]] = []
+    if holder is not None:
+        facts.append((_("Customer"), f"{holder.name} ({holder.number})"))
+    facts += [
+        (_("Account code"), account.code),
+        (_("Account"), display.account_label(account)),
+        (_("Asset"), account.asset.code),
+        (_("From"), statement.start),
+        (_("To"), statement.end),
+    ]
     for label, value in facts:
-        tabular.xlsx_append(sheet, [label, value])
-    tabular.xlsx_append(sheet, ["Opening balance", amount_decimal(statement, statement.opening)])
+        tabular.xlsx_append(sheet, [str(label), value])
+    date_rows = (sheet.max_row - 1, sheet.max_row)
+    tabular.xlsx_append(sheet, [_("Opening balance"), amount_decimal(statement, statement.opening)])
     sheet.cell(row=sheet.max_row, column=2).number_format = number_format
     tabular.xlsx_append(sheet, [])
     tabular.xlsx_append(
-        sheet, ["Date", "Transfer", "Reference", "Counterparty", "Debit", "Credit", "Balance"]
+        sheet,
+        [
+            _("Value date"),
+            _("Transfer no."),
+            _("Reference"),
+            _("Counterparty"),
+            _("Debit"),
+            _("Credit"),
+            _("Balance"),
+        ],
     )
     header_row = sheet.max_row
     for column in range(1, 8):
@@ -231,7 +305,7 @@ def render_xlsx(statement: Statement) -> bytes:
             [
                 line.transfer.value_date,
                 line.transfer.pk,
-                line.transfer.reference,
+                display.memo(line.transfer),
                 line.counterparty,
                 amount_decimal(statement, line.debit) if line.debit else None,
                 amount_decimal(statement, line.credit) if line.credit else None,
@@ -242,7 +316,7 @@ def render_xlsx(statement: Statement) -> bytes:
     tabular.xlsx_append(
         sheet,
         [
-            "Totals",
+            _("Totals"),
             None,
             None,
             None,
@@ -251,14 +325,14 @@ def render_xlsx(statement: Statement) -> bytes:
             None,
         ],
     )
-    tabular.xlsx_append(sheet, ["Closing balance", amount_decimal(statement, statement.closing)])
+    tabular.xlsx_append(sheet, [_("Closing balance"), amount_decimal(statement, statement.closing)])
     for row in sheet.iter_rows(min_row=header_row + 1, max_row=sheet.max_row):
         for amount_cell in row[4:7]:
             amount_cell.number_format = number_format
     sheet.cell(row=sheet.max_row, column=2).number_format = number_format
-    sheet.cell(row=4, column=2).number_format = "yyyy-mm-dd"
-    sheet.cell(row=5, column=2).number_format = "yyyy-mm-dd"
-    for letter, width in zip("ABCDEFG", (16, 12, 40, 32, 16, 16, 18), strict=True):
+    for row_number in date_rows:
+        sheet.cell(row=row_number, column=2).number_format = "yyyy-mm-dd"
+    for letter, width in zip("ABCDEFG", (18, 14, 40, 40, 16, 16, 18), strict=True):
         sheet.column_dimensions[letter].width = width
     buffer = io.BytesIO()
     workbook.save(buffer)

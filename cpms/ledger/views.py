@@ -21,7 +21,7 @@ from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
 from cpms.core.console import console_page, error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
-from cpms.ledger import selectors, services, statements
+from cpms.ledger import display, selectors, services, statements
 from cpms.ledger.assets import format_minor
 from cpms.ledger.choices import HoldState, TransferKind
 from cpms.ledger.forms import (
@@ -31,7 +31,6 @@ from cpms.ledger.forms import (
     StatementForm,
     TransferFilterForm,
     TransferForm,
-    parse_amount,
 )
 from cpms.ledger.models import (
     CLOSE_PERMISSION,
@@ -71,28 +70,69 @@ def _transfer_or_404(request: HttpRequest, pk: int, permission: str = VIEW_PERMI
 
 
 def _balance_row(account: Account, balance: selectors.AccountBalance) -> dict[str, Any]:
-    exponent = account.asset.exponent
+    asset = account.asset
     return {
         "account": account,
-        "posted": _money(balance.posted, exponent),
-        "available": _money(balance.available, exponent),
-        "pending_debits": _money(balance.debits_pending, exponent),
-        "pending_credits": _money(balance.credits_pending, exponent),
+        "label": display.account_label(account),
+        "posted": display.money(balance.posted, asset),
+        "available": display.money(balance.available, asset),
+        "pending_debits": display.money(balance.debits_pending, asset),
+        "pending_credits": display.money(balance.credits_pending, asset),
         "held": balance.debits_pending or balance.credits_pending,
     }
 
 
-def _transfer_rows(transfers: list[Transfer]) -> list[dict[str, Any]]:
+def _side(account: Account, visible: set[int]) -> dict[str, Any]:
+    """One side of a transfer for a page: its readable name, linked when the reader may open
+    it; a customer account outside the reader's scope is named by nothing but its purpose."""
+    if account.pk in visible:
+        return {"label": display.account_label(account), "pk": account.pk}
+    return {
+        "label": _("Another customer's account (%(purpose)s)")
+        % {"purpose": account.get_purpose_display()},
+        "pk": None,
+    }
+
+
+def _visible_ids(user: Any, accounts: list[Account]) -> set[int]:
+    ids = {account.pk for account in accounts}
+    if not ids:
+        return set()
+    return set(selectors.visible_accounts(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _transfer_rows(transfers: list[Transfer], user: Any) -> list[dict[str, Any]]:
     states = selectors.hold_states(transfers)
+    visible = _visible_ids(
+        user, [acc for t in transfers for acc in (t.debit_account, t.credit_account)]
+    )
     return [
         {
             "transfer": transfer,
-            "amount": _money(transfer.amount, transfer.asset.exponent),
+            "amount": display.money(transfer.amount, transfer.asset),
+            "memo": display.memo(transfer),
+            "debit": _side(transfer.debit_account, visible),
+            "credit": _side(transfer.credit_account, visible),
             "state": states.get(transfer.pk),
             "state_label": HoldState(states[transfer.pk]).label if transfer.pk in states else "",
         }
         for transfer in transfers
     ]
+
+
+def _page_summary(query: Any, rows: list[Any], *, descending: bool) -> str:
+    """ "1–25 of 1,234" for a keyset page ordered by pk (counts use the primary key index)."""
+    total = query.count()
+    if not rows:
+        return _("%(first)s–%(last)s of %(total)s") % {"first": 0, "last": 0, "total": 0}
+    first_pk = rows[0].pk
+    earlier = query.filter(pk__gt=first_pk) if descending else query.filter(pk__lt=first_pk)
+    before = earlier.count()
+    return _("%(first)s–%(last)s of %(total)s") % {
+        "first": f"{before + 1:,}",
+        "last": f"{before + len(rows):,}",
+        "total": f"{total:,}",
+    }
 
 
 # ------------------------------------------------------------------------ accounts
@@ -101,9 +141,8 @@ def _transfer_rows(transfers: list[Transfer]) -> list[dict[str, Any]]:
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
-    form = AccountFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    query = selectors.account_list(request.user, filters=filters)
+    form = AccountFilterForm(request.GET or None, user=request.user)
+    query = selectors.account_list(request.user, filters=form.filters())
     rows, next_cursor, params = console_page(request, query, ordering=("pk",))
     balances = selectors.balances_for(rows)
     return render(
@@ -113,6 +152,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
             "section": SECTION,
             "form": form,
             "rows": [_balance_row(account, balances[account.pk]) for account in rows],
+            "summary": _page_summary(query, rows, descending=False),
             "next_cursor": next_cursor,
             "query": params.urlencode(),
             "can_post": user_has_permission(request.user, POST_PERMISSION),
@@ -145,8 +185,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "section": SECTION,
             "account": account,
             "balance": _balance_row(account, balance),
-            "recent": _transfer_rows(recent),
-            "holds": _transfer_rows(holds),
+            "recent": _transfer_rows(recent, request.user),
+            "holds": _transfer_rows(holds, request.user),
             "statement_form": StatementForm(
                 initial={"start": _month_start(today).isoformat(), "end": today.isoformat()}
             ),
@@ -161,20 +201,10 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def transfer_list(request: HttpRequest) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
-    form = TransferFilterForm(request.GET or None)
-    filters: dict[str, Any] = dict(form.cleaned_data) if form.is_valid() else {}
-    ref = filters.pop("account", "") or ""
-    query = selectors.transfer_list(request.user, filters=filters)
-    if ref:
-        try:
-            account = selectors.account_get_for_user(user=request.user, ref=ref.strip())
-        except NotFound:
-            form.add_error("account", _("No account %(ref)s.") % {"ref": ref})
-            query = query.none()
-        else:
-            query = selectors.transfer_list(
-                request.user, filters={**filters, "account_id": account.pk}
-            )
+    form = TransferFilterForm(request.GET or None, user=request.user)
+    query = selectors.transfer_list(request.user, filters=form.filters())
+    if form.is_bound and not form.is_valid():
+        query = query.none()
     rows, next_cursor, params = console_page(request, query, ordering=("-pk",))
     return render(
         request,
@@ -182,7 +212,8 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
         {
             "section": SECTION,
             "form": form,
-            "rows": _transfer_rows(rows),
+            "rows": _transfer_rows(rows, request.user),
+            "summary": _page_summary(query, rows, descending=True),
             "next_cursor": next_cursor,
             "query": params.urlencode(),
             "can_post": user_has_permission(request.user, POST_PERMISSION),
@@ -206,13 +237,16 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # reversing and resolving need both sides in the ledger.post scope (the transfer may be
     # visible through an internal account only)
     can_post = selectors.transfer_actionable(request.user, transfer, POST_PERMISSION)
+    [row] = _transfer_rows([transfer], request.user)
     return render(
         request,
         "ledger/transfer_detail.html",
         {
             "section": SECTION,
             "transfer": transfer,
-            "amount": _money(transfer.amount, transfer.asset.exponent),
+            "row": row,
+            "amount": row["amount"],
+            "metadata": display.metadata_rows(transfer.metadata),
             "state": state,
             "state_label": HoldState(state).label if state else "",
             "resolution": linked["resolution"],
@@ -229,6 +263,8 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+_PREFILL = {"debit_account": "debit", "credit_account": "credit"}
+
 _FIELD_ALIASES: dict[str, str | None] = {
     "amount_minor": "amount",
     "transfers": None,
@@ -244,62 +280,46 @@ def _apply_errors(form: Any, exc: CpmsError) -> None:
 @login_required
 def transfer_create(request: HttpRequest) -> HttpResponse:
     require_staff(request, POST_PERMISSION)
-    initial = {
-        "debit_account": (request.GET.get("debit") or "")[:64],
-        "credit_account": (request.GET.get("credit") or "")[:64],
-        "idempotency_key": TransferForm.new_key(),
-    }
-    form = TransferForm(request.POST or None, initial=initial)
+    initial: dict[str, Any] = {"idempotency_key": TransferForm.new_key()}
+    # "Transfer from/to this account" links name the account (by id; a code still works)
+    refs = {name: (request.GET.get(key) or "").strip()[:64] for name, key in _PREFILL.items()}
+    found = selectors.accounts_for_user(
+        request.user, [ref for ref in refs.values() if ref], POST_PERMISSION
+    )
+    for name, ref in refs.items():
+        if ref in found:
+            initial[name] = found[ref].pk
+    form = TransferForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            debit = selectors.account_get_for_user(
-                user=request.user, ref=data["debit_account"], permission=POST_PERMISSION
+            outcome = services.transfer_post(
+                actor=request.user,
+                data={
+                    "debit_account": data["debit_account"].code,
+                    "credit_account": data["credit_account"].code,
+                    "amount_minor": data["amount"],
+                    "reference": data["reference"],
+                    "value_date": data["value_date"],
+                    "pending": data["pending"],
+                    "idempotency_key": data["idempotency_key"],
+                },
+                reason=data["reason"],
             )
-        except NotFound:
-            form.add_error(
-                "debit_account", _("No account %(ref)s.") % {"ref": data["debit_account"]}
-            )
-            debit = None
-        amount = None
-        if debit is not None:
-            try:
-                amount = parse_amount(data["amount"], debit.asset.exponent)
-            except ValueError:
-                form.add_error(
-                    "amount",
-                    _("Give a positive amount with at most %(digits)d decimals.")
-                    % {"digits": debit.asset.exponent},
+        except CpmsError as exc:
+            _apply_errors(form, exc)
+        else:
+            transfer = outcome.transfer
+            if outcome.approval_request_ids:
+                messages.info(
+                    request,
+                    _("The amount needs approval: the funds are held until it is approved."),
                 )
-        if amount is not None:
-            try:
-                outcome = services.transfer_post(
-                    actor=request.user,
-                    data={
-                        "debit_account": data["debit_account"].strip(),
-                        "credit_account": data["credit_account"].strip(),
-                        "amount_minor": amount,
-                        "reference": data["reference"],
-                        "value_date": data["value_date"],
-                        "pending": data["pending"],
-                        "idempotency_key": data["idempotency_key"],
-                    },
-                    reason=data["reason"],
-                )
-            except CpmsError as exc:
-                _apply_errors(form, exc)
+            elif transfer.kind == TransferKind.PENDING:
+                messages.success(request, _("Hold placed."))
             else:
-                transfer = outcome.transfer
-                if outcome.approval_request_ids:
-                    messages.info(
-                        request,
-                        _("The amount needs approval: the funds are held until it is approved."),
-                    )
-                elif transfer.kind == TransferKind.PENDING:
-                    messages.success(request, _("Hold placed."))
-                else:
-                    messages.success(request, _("Transfer posted."))
-                return redirect("ledger:transfer", pk=transfer.pk)
+                messages.success(request, _("Transfer posted."))
+            return redirect("ledger:transfer", pk=transfer.pk)
     return render(
         request,
         "ledger/form.html",
@@ -331,7 +351,7 @@ def transfer_reverse(request: HttpRequest, pk: int) -> HttpResponse:
             "section": SECTION,
             "form": form,
             "transfer": transfer,
-            "amount": _money(transfer.amount, transfer.asset.exponent),
+            "row": _transfer_rows([transfer], request.user)[0],
             "title": _("Reverse transfer #%(id)s") % {"id": transfer.pk},
             "button": _("Reverse"),
         },
@@ -353,8 +373,8 @@ def hold_list(request: HttpRequest) -> HttpResponse:
         "ledger/holds.html",
         {
             "section": SECTION,
-            "awaiting": _transfer_rows(awaiting),
-            "rows": _transfer_rows(rows),
+            "awaiting": _transfer_rows(awaiting, request.user),
+            "rows": _transfer_rows(rows, request.user),
             "next_cursor": next_cursor,
             "query": params.urlencode(),
             "can_post": user_has_permission(request.user, POST_PERMISSION),
@@ -479,6 +499,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
         lines = [
             {
                 "line": line,
+                "memo": display.memo(line.transfer),
                 "debit": _money(line.debit, exponent) if line.debit else "",
                 "credit": _money(line.credit, exponent) if line.credit else "",
                 "balance": _money(line.balance, exponent),
@@ -491,6 +512,7 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "section": SECTION,
             "account": account,
+            "label": display.account_label(account),
             "form": form,
             "statement": result,
             "lines": lines,

@@ -218,7 +218,11 @@ def loan_disburse(
                     amount=detail.principal_minor,
                     reference=f"{holding.holding_number} disbursement"[:140],
                     value_date=value_date,
-                    metadata={"loan": holding.pk, "event": "disburse"},
+                    metadata={
+                        "loan": holding.pk,
+                        "loan_number": holding.holding_number,
+                        "event": "disburse",
+                    },
                     idempotency_key=f"loan:{holding.pk}:disburse",
                 )
             ],
@@ -292,7 +296,13 @@ def _accrue_locked(
                         amount=amount,
                         reference=f"{servicing.holding.holding_number} interest {end}"[:140],
                         value_date=end,
-                        metadata={"loan": servicing.holding_id, "event": "accrue", "days": days},
+                        metadata={
+                            "loan": servicing.holding_id,
+                            "loan_number": servicing.holding.holding_number,
+                            "event": "accrue",
+                            "days": days,
+                            "through": end.isoformat(),
+                        },
                         idempotency_key=f"loan:{servicing.holding_id}:accrue:{end.isoformat()}",
                     )
                 ],
@@ -495,7 +505,14 @@ def _repay(
         cash = _cash_account(holding, source, servicing.currency, actor)
         base = f"loan:{holding.pk}:repay:{sequence}"
         reference = f"{holding.holding_number} {'early ' if early else ''}repayment {sequence}"
-        meta = {"loan": holding.pk, "event": "early_repay" if early else "repay"}
+        # the memo shown to people is rendered from these keys in the reader's language
+        # (cpms.ledger.display.memo); the English reference stays for API clients and exports
+        meta = {
+            "loan": holding.pk,
+            "loan_number": holding.holding_number,
+            "event": "early_repay" if early else "repay",
+            "sequence": sequence,
+        }
         specs = []
         if to_interest:
             specs.append(

@@ -52,10 +52,11 @@ def hold(finance, cash, fees, fund):
 def test_console_pages__render_for_finance_officer(finance, cash, hold):
     client = _client(finance)
     deposit = Transfer.objects.get(reference="DEP-C")
+    name = cash.customer.legal_name
     pages = {
-        reverse("ledger:accounts"): [cash.code, "100.00", "75.00"],
-        reverse("ledger:account", args=[cash.pk]): [cash.code, "HOLD-C", "DEP-C", "75.00"],
-        reverse("ledger:transfers"): ["DEP-C", "HOLD-C", "25.00"],
+        reverse("ledger:accounts"): [name, "100.00 CNY", "75.00 CNY", "1–3 of 3"],
+        reverse("ledger:account", args=[cash.pk]): [name, "HOLD-C", "DEP-C", "75.00 CNY"],
+        reverse("ledger:transfers"): ["DEP-C", "HOLD-C", "25.00 CNY", name],
         reverse("ledger:transfer", args=[deposit.pk]): ["DEP-C", "Reverse"],
         reverse("ledger:transfer", args=[hold.pk]): ["Pending", "Post the hold", "Void the hold"],
         reverse("ledger:transfer-new"): ["Post a transfer", "idempotency_key"],
@@ -106,8 +107,8 @@ def test_console_transfer_create__posts_major_units_exactly(finance, bank, cash)
     form = client.get(reverse("ledger:transfer-new"))
     key = form.context["form"].initial["idempotency_key"]
     data = {
-        "debit_account": bank.code,
-        "credit_account": cash.code,
+        "debit_account": bank.pk,
+        "credit_account": cash.pk,
         "amount": "1,234.56",
         "reference": "CONSOLE-1",
         "idempotency_key": key,
@@ -127,20 +128,20 @@ def test_console_transfer_create__posts_major_units_exactly(finance, bank, cash)
 
 def test_console_transfer_create__errors_next_to_fields(finance, bank, cash, fees):
     client = _client(finance)
-    base = {"credit_account": cash.code, "idempotency_key": "console:x"}
+    base = {"credit_account": cash.pk, "idempotency_key": "console:x"}
     before = _ledger_state()
 
     too_precise = client.post(
-        reverse("ledger:transfer-new"), {**base, "debit_account": bank.code, "amount": "1.005"}
+        reverse("ledger:transfer-new"), {**base, "debit_account": bank.pk, "amount": "1.005"}
     )
     unknown = client.post(
-        reverse("ledger:transfer-new"), {**base, "debit_account": "NOPE", "amount": "1"}
+        reverse("ledger:transfer-new"), {**base, "debit_account": "999999", "amount": "1"}
     )
     overdraft = client.post(
         reverse("ledger:transfer-new"),
         {
-            "debit_account": cash.code,
-            "credit_account": fees.code,
+            "debit_account": cash.pk,
+            "credit_account": fees.pk,
             "amount": "1",
             **{"idempotency_key": "console:y"},
         },
@@ -148,9 +149,11 @@ def test_console_transfer_create__errors_next_to_fields(finance, bank, cash, fee
 
     assert too_precise.status_code == 200
     assert too_precise.context["form"].errors == {
-        "amount": ["Give a positive amount with at most 2 decimals."]
+        "amount": ["CNY has 2 decimal places: enter at most 2."]
     }
-    assert unknown.context["form"].errors == {"debit_account": ["No account NOPE."]}
+    assert unknown.context["form"].errors == {
+        "debit_account": ["Not found: search again and pick one from the list."]
+    }
     assert overdraft.context["form"].non_field_errors() == [
         f"Account {cash.code} would go 1.00 CNY below zero."
     ]
@@ -232,10 +235,12 @@ def test_console_transfers__filter_by_account_and_unknown_account(finance, cash,
     fund(other_cash, 200, reference="THEIRS")
     client = _client(finance)
 
-    filtered = client.get(reverse("ledger:transfers"), {"account": cash.code})
+    filtered = client.get(reverse("ledger:transfers"), {"account": cash.pk})
     unknown = client.get(reverse("ledger:transfers"), {"account": "NOPE"})
 
     assert [row["transfer"].reference for row in filtered.context["rows"]] == ["MINE"]
     assert unknown.status_code == 200
     assert unknown.context["rows"] == []
-    assert unknown.context["form"].errors == {"account": ["No account NOPE."]}
+    assert unknown.context["form"].errors == {
+        "account": ["Not found: search again and pick one from the list."]
+    }

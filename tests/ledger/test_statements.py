@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -61,31 +61,42 @@ def period(finance, cash, fees, fund):
 def test_statement_export__xlsx_cells_are_exact(finance, cash, fees, period):
     start, end, deposit, fee = period
 
-    exported = services.statement_export(
-        actor=finance, account_ref=cash.code, start=start, end=end, fmt="xlsx"
-    )
+    with translation.override("en"):
+        exported = services.statement_export(
+            actor=finance, account_ref=cash.code, start=start, end=end, fmt="xlsx"
+        )
 
     rows = [tuple(_exact(value) for value in row) for row in xlsx_rows(exported.content)]
     blank = (None,) * 7
+    customer = cash.customer
     assert rows == [
-        ("Account", cash.code, *blank[2:]),
-        ("Name", cash.name, *blank[2:]),
+        ("Customer", f"{customer.legal_name} ({customer.customer_number})", *blank[2:]),
+        ("Account code", cash.code, *blank[2:]),
+        ("Account", f"{customer.legal_name} · Customer money · CNY", *blank[2:]),
         ("Asset", "CNY", *blank[2:]),
-        ("Start", start, *blank[2:]),
-        ("End", end, *blank[2:]),
+        ("From", start, *blank[2:]),
+        ("To", end, *blank[2:]),
         ("Opening balance", Decimal("1000.00"), *blank[2:]),
         blank,
-        ("Date", "Transfer", "Reference", "Counterparty", "Debit", "Credit", "Balance"),
+        ("Value date", "Transfer no.", "Reference", "Counterparty", "Debit", "Credit", "Balance"),
         (
             start,
             Decimal(deposit.pk),
             "DEP 存入",
-            "INT:CLIENT_BANK:CNY",
+            "Client-money bank account · CNY",
             None,
             Decimal("25.50"),
             Decimal("1025.50"),
         ),
-        (end, Decimal(fee.pk), "FEE 手续费", fees.code, Decimal("1.25"), None, Decimal("1024.25")),
+        (
+            end,
+            Decimal(fee.pk),
+            "FEE 手续费",
+            "Fee income · CNY",
+            Decimal("1.25"),
+            None,
+            Decimal("1024.25"),
+        ),
         ("Totals", None, None, None, Decimal("1.25"), Decimal("25.50"), None),
         ("Closing balance", Decimal("1024.25"), *blank[2:]),
     ]
@@ -122,33 +133,40 @@ def test_render_xlsx__amount_format_follows_the_asset(finance, customer, db):
 def test_statement_export__pdf_text_has_opening_lines_closing(finance, cash, fees, period):
     start, end, deposit, fee = period
 
-    exported = services.statement_export(
-        actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf"
-    )
+    with translation.override("en"):
+        exported = services.statement_export(
+            actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf"
+        )
 
     assert exported.content.startswith(b"%PDF")
     text = pdf_text(exported.content)
     expected_in_order = [
-        "账户对账单 Account statement",
+        "Account statement",
+        cash.customer.legal_name,
+        cash.customer.customer_number,
+        "Address",
+        "杭州",  # the customer's postal address, decrypted for the statement
         cash.code,
         f"{start.isoformat()} – {end.isoformat()}",
-        "期初余额 Opening balance",
-        "1000.00",
-        "期末余额 Closing balance",
-        "1024.25",
+        "Opening balance",
+        "1,000.00 CNY",
+        "Closing balance",
+        "1,024.25 CNY",
+        "Counterparty",
+        "Debit (CNY)",
         start.isoformat(),
         f"#{deposit.pk}",
         "DEP 存入",
-        "INT:CLIENT_BANK:CNY",
+        "Client-money bank account · CNY",
         "25.50",
-        "1025.50",
+        "1,025.50",
         end.isoformat(),
         f"#{fee.pk}",
         "FEE 手续费",
-        fees.code,
+        "Fee income · CNY",
         "1.25",
-        "1024.25",
-        "合计 Totals",
+        "1,024.25",
+        "Totals",
     ]
     position = 0
     for fragment in expected_in_order:
@@ -172,6 +190,33 @@ def test_statement_export__records_audit_entry(finance, cash, period):
     }
     assert entry.after["opening_minor"] == 100_000
     assert entry.after["closing_minor"] == 102_425
+
+
+def test_statement_export__pdf_address_reveal_is_audited_and_bounded(
+    finance, cash, period, settings
+):
+    start, end, _deposit, _fee = period
+
+    services.statement_export(actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf")
+    services.statement_export(actor=finance, account_ref=cash.pk, start=start, end=end, fmt="xlsx")
+
+    reveals = AuditEntry.objects.filter(action="pii.revealed")
+    assert reveals.count() == 1  # the PDF carries the address; the XLSX does not
+    reveal = reveals.get()
+    assert reveal.object_type == "customers.customer"
+    assert reveal.object_id == str(cash.customer_id)
+    assert reveal.after["field"] == "address"
+    assert "杭州" not in str(reveal.after)
+
+    settings.CPMS_PII_REVEAL_LIMIT = 1
+    from cpms.privacy.errors import RateLimited
+
+    with pytest.raises(RateLimited):
+        services.statement_export(
+            actor=finance, account_ref=cash.pk, start=start, end=end, fmt="pdf"
+        )
+    assert AuditEntry.objects.filter(action="ledger.statement_exported").count() == 2
+    assert AuditEntry.objects.filter(action="pii.reveal_refused").count() == 1
 
 
 def test_statement_export__refusals_name_the_field_and_record_nothing(finance, rm, cash, period):
