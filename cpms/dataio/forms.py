@@ -1,3 +1,6 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -19,8 +22,23 @@ class ExportForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (for personal data in clear)"), required=False, max_length=2000
     )
-    approval_request = forms.IntegerField(
-        label=_("Approved request number (for personal data in clear)"),
+    approval_request = forms.TypedChoiceField(
+        label=_("Approved request (for personal data in clear)"),
         required=False,
-        min_value=1,
+        coerce=int,
+        empty_value=None,
+        widget=forms.RadioSelect(attrs={"class": "dataio-grant"}),
+        help_text=_(
+            "Your approved requests that are not used yet. Without one, asking for personal "
+            "data in clear sends a request to a checker."
+        ),
     )
+
+    def __init__(self, *args: Any, grants: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the user's own approved, unused requests can be chosen: any other number is
+        # refused by the form exactly like one that does not exist.
+        self.fields["approval_request"].choices = [
+            ("", _("None")),
+            *((str(grant.pk), grant.description) for grant in grants),
+        ]

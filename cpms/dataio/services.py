@@ -991,9 +991,10 @@ def export_approval_execute(*, request: Any, actor: Any) -> dict[str, Any]:
 
 
 def export_approval_describe(payload: Any) -> str:
+    dataset = str(payload.get("dataset", ""))
     return _("Export %(dataset)s with personal data in clear (%(format)s)") % {
-        "dataset": payload.get("dataset", ""),
-        "format": payload.get("format", ""),
+        "dataset": Dataset(dataset).label if dataset in Dataset.values else dataset,
+        "format": str(payload.get("format", "")).upper(),
     }
 
 
@@ -1070,10 +1071,10 @@ def _clear_export_allowed(
             assert submission.request is not None
             raise ExportApprovalPending(
                 _(
-                    "Exporting personal data in clear needs approval: request %(id)s was "
-                    "submitted. Once it is approved, export again with this request number."
-                )
-                % {"id": submission.request.pk},
+                    "Exporting personal data in clear needs approval: your request was sent "
+                    "to a checker. Once it is approved, choose it under “Approved request” on "
+                    "the export page and download again."
+                ),
                 fields={"approval_request": str(submission.request.pk)},
             )
         try:

@@ -99,9 +99,14 @@ def template_download(request: HttpRequest, dataset: str, file_format: str) -> A
 @login_required
 def export_page(request: HttpRequest) -> Any:
     require_staff(request, EXPORT)
-    form = ExportForm(request.POST or None)
+    grants = selectors.export_grants_for_user(user=request.user)
+    form = ExportForm(request.POST or None, grants=grants)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
+        if data["approval_request"] is not None:
+            # An approved request says what it allows: that dataset, that format, in clear.
+            grant = next(grant for grant in grants if grant.pk == data["approval_request"])
+            data.update(dataset=grant.dataset, format=grant.format, include_pii=True)
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
         try:
             services.data_export(
@@ -119,4 +124,4 @@ def export_page(request: HttpRequest) -> Any:
             spool.seek(0)
             name = f"{data['dataset']}.{data['format']}"
             return FileResponse(spool, as_attachment=True, filename=name)
-    return render(request, "dataio/export.html", {"form": form})
+    return render(request, "dataio/export.html", {"form": form, "grants": grants})
