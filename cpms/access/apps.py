@@ -14,6 +14,7 @@ class AccessConfig(AppConfig):
         scopes.register(User, branch="branch_id", self="pk")
         scopes.register(Branch, branch="pk")
 
+        from cpms.access import approval_context
         from cpms.access.services import (
             ROLE_GRANT_ACTION,
             role_grant_describe,
@@ -22,5 +23,8 @@ class AccessConfig(AppConfig):
         from cpms.approvals import registry
 
         registry.register(
-            ROLE_GRANT_ACTION, execute=role_grant_execute, describe=role_grant_describe
+            ROLE_GRANT_ACTION,
+            execute=role_grant_execute,
+            describe=role_grant_describe,
+            context=approval_context.role_grant_context,
         )

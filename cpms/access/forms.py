@@ -9,7 +9,7 @@ from cpms.users.models import Branch
 
 def permission_choices() -> list[tuple[str, str]]:
     return [
-        (permission.code, f"{permission.code} — {permission.label}") for permission in PERMISSIONS
+        (permission.code, f"{permission.label} ({permission.code})") for permission in PERMISSIONS
     ]
 
 

@@ -156,6 +156,14 @@ def staff_grants(request: HttpRequest, user_id: int) -> HttpResponse:
             .order_by("-revoked_at"),
             "form": form,
             "revoke_form": RevokeForm(),
+            "permissions": sorted(
+                {
+                    permission.code
+                    for grant in selectors.grant_list(user=request.user, subject=subject)
+                    if grant.role.is_active
+                    for permission in grant.role.permissions.all()
+                }
+            ),
             "can_manage": can_manage,
             "section": "access",
         },
@@ -194,6 +202,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         "access/staff_list.html",
         {
             "staff": selectors.staff_list(user=request.user).order_by("username"),
+            "can_admin_staff": user_has_permission(request.user, "users.manage")
+            or user_has_permission(request.user, "users.view"),
             "section": "access",
         },
     )

@@ -106,6 +106,7 @@ class StaffCreateForm(forms.Form):
     roles = RoleChoiceField(
         label=_("Roles"),
         queryset=None,
+        to_field_name="code",
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Each role is requested like any other grant: a checker may have to approve."),

@@ -259,7 +259,7 @@ def staff_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if spec is None:
         raise Http404
     member = _member(request, pk)
-    form = StaffActionForm(request.POST or None)
+    form = StaffActionForm(request.POST if request.method == "POST" else None)
     if not spec["allowed"](member, request.user):
         if member.pk == request.user.pk:
             raise DjangoPermissionDenied
