@@ -68,6 +68,7 @@ def approval_request_list(
                 approver_permission__in=_held_codes(user),
             )
             .exclude(maker=user)
+            .exclude(maker_token__created_by=user)
             .exclude(Exists(decided))
         )
     return requests
@@ -90,6 +91,8 @@ def approval_can_decide(*, user: Any, request: ApprovalRequest) -> bool:
         request.status == ApprovalStatus.PENDING
         and not request.is_overdue()
         and request.maker_id != user.pk
+        and not getattr(user, "is_service_account", False)
+        and not (request.maker_token_id and request.maker_token.created_by_id == user.pk)
         and request.approver_permission in BY_CODE
         and user_has_permission(user, request.approver_permission)
         and not any(decision.approver_id == user.pk for decision in request.decisions.all())
@@ -126,3 +129,44 @@ def awaiting_decision_count(user: Any) -> int:
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
     return approval_request_list(user=user, awaiting_me=True).count()
+
+
+def approval_context(*, user: Any, request: ApprovalRequest) -> Any:
+    """What a checker reads about `request` (see `cpms.approvals.context`): the operation's
+    context for `user`, or its describe() text. Balances before/after are shown only while the
+    request is pending (afterwards "now" is no longer "before")."""
+    from dataclasses import replace
+
+    built = registry.context(request.action, request.payload, viewer=user)
+    if request.status != ApprovalStatus.PENDING and built.balances:
+        built = replace(built, balances=())
+    return built
+
+
+def approval_amount(request: ApprovalRequest) -> str:
+    """The request's amount as people read it ("800,000.00 CNY"), or ""."""
+    from cpms.core.money import format_minor
+
+    if request.amount_minor is None or not request.currency:
+        return ""
+    return format_minor(request.amount_minor, request.currency)
+
+
+def can_see_payload_digest(user: Any) -> bool:
+    """Auditors (and configurers) may see the digest of the stored payload, never the payload."""
+    return user_has_permission(user, "audit.view") or can_configure(user)
+
+
+def approval_payload_digest(request: ApprovalRequest) -> str:
+    """The digest recorded with the request's `approval.requested` audit entry ("" if none)."""
+    from cpms.audit.models import AuditEntry
+
+    entry = (
+        AuditEntry.objects.filter(
+            object_type="approval_request", object_id=str(request.pk), action="approval.requested"
+        )
+        .only("after")
+        .first()
+    )
+    digest = (entry.after or {}).get("payload") if entry is not None else None
+    return str(digest) if isinstance(digest, str) else ""

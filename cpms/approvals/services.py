@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from cpms.access.checks import require_permission, user_has_permission
 from cpms.access.permissions import BY_CODE
-from cpms.approvals import registry
+from cpms.approvals import notices, registry
 from cpms.approvals.choices import TRANSITIONS, ApprovalStatus, DecisionKind
 from cpms.approvals.errors import (
     AlreadyDecided,
@@ -288,7 +288,7 @@ def approval_submit(
             maker=actor,
             maker_token_id=context.current().token_id,
             payload=clean_payload,
-            summary=registry.describe(action, clean_payload),
+            summary=registry.summary(action, clean_payload),
             object_type=object_type[:64],
             object_id=str(object_id)[:64] if object_id not in (None, "") else "",
             amount_minor=amount_minor,
@@ -316,7 +316,18 @@ def approval_submit(
             },
             reason=text,
         )
+        _notify(notices.notify_checkers, request, actor=actor)
     return Submission(required=True, request=request)
+
+
+def _notify(send: Any, request: ApprovalRequest, **kwargs: Any) -> None:
+    """Send approval notices inside the caller's transaction, in a savepoint: a notice that
+    cannot be written is logged and never undoes the request or the decision."""
+    try:
+        with transaction.atomic():
+            send(request, **kwargs)
+    except Exception:
+        logger.exception("approval notice for request %s could not be written", request.pk)
 
 
 def _locked(request_id: Any) -> ApprovalRequest:
@@ -362,6 +373,7 @@ def _expire(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
         before={"status": ApprovalStatus.PENDING},
         after={"status": ApprovalStatus.EXPIRED, "expires_at": request.expires_at.isoformat()},
     )
+    _notify(notices.notify_maker, request, actor=actor)
 
 
 def _check_checker(request: ApprovalRequest, actor: Any) -> None:
@@ -424,6 +436,7 @@ def _record_decision(
             after={"status": ApprovalStatus.REJECTED},
             reason=reason,
         )
+        _notify(notices.notify_maker, request, actor=actor)
         return
     approvals = request.decisions.filter(decision=DecisionKind.APPROVED).count()
     audit_record(
@@ -436,6 +449,8 @@ def _record_decision(
     )
     if approvals >= request.approvers_required:
         _execute(request, actor=actor, now=now)
+    else:
+        _notify(notices.notify_checkers, request, actor=actor, approvals=approvals)
 
 
 def _execute(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
@@ -461,6 +476,7 @@ def _execute(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
         before={"status": ApprovalStatus.PENDING},
         after={"status": ApprovalStatus.EXECUTED, "action": request.action, "result": result},
     )
+    _notify(notices.notify_maker, request, actor=actor)
 
 
 def approval_approve(*, actor: Any, request_id: Any, reason: str = "") -> ApprovalRequest:

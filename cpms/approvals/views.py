@@ -18,6 +18,7 @@ from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.forms import DecisionForm, PolicyForm
 from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound
+from cpms.core.money import format_minor
 from cpms.core.pagination import keyset_page
 
 PAGE_SIZE = 25
@@ -67,7 +68,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "status": status or "",
             "statuses": ApprovalStatus.choices,
             "rows": [
-                (row, selectors.action_label(row.action), selectors.approval_count(row))
+                (
+                    row,
+                    selectors.action_label(row.action),
+                    selectors.approval_count(row),
+                    selectors.approval_amount(row),
+                )
                 for row in rows
             ],
             "next_cursor": next_cursor,
@@ -79,6 +85,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_inbox(request)
     approval = _visible(request, pk)
+    context = selectors.approval_context(user=request.user, request=approval)
     return render(
         request,
         "approvals/detail.html",
@@ -86,7 +93,16 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "section": "approvals",
             "approval": approval,
             "action_label": selectors.action_label(approval.action),
-            "summary": selectors.approval_summary(approval),
+            "context": context,
+            "amount": context.amount or selectors.approval_amount(approval),
+            "approved_by": [
+                str(decision.approver)
+                for decision in approval.decisions.all()
+                if decision.decision == "approved"
+            ],
+            "payload_digest": selectors.approval_payload_digest(approval)
+            if selectors.can_see_payload_digest(request.user)
+            else "",
             "approvals": selectors.approval_count(approval),
             "can_decide": selectors.approval_can_decide(user=request.user, request=approval),
             "can_cancel": approval.maker_id == request.user.pk
@@ -137,7 +153,13 @@ def policies(request: HttpRequest) -> HttpResponse:
         {
             "section": "approvals",
             "policies": [
-                (policy, selectors.action_label(policy.action))
+                (
+                    policy,
+                    selectors.action_label(policy.action),
+                    format_minor(policy.threshold_minor, policy.currency)
+                    if policy.threshold_minor is not None
+                    else "",
+                )
                 for policy in selectors.approval_policy_list(user=request.user)
             ],
             "can_configure": selectors.can_configure(request.user),
@@ -166,14 +188,15 @@ def policy_edit(request: HttpRequest, action: str) -> HttpResponse:
                 )
             except CpmsError as exc:
                 for field, message in exc.fields.items():
-                    form.add_error(field if field in form.fields else None, str(message))
+                    name = "threshold" if field == "threshold_minor" else field
+                    form.add_error(name if name in form.fields else None, str(message))
                 if not exc.fields:
                     form.add_error(None, exc.message)
             else:
                 messages.success(request, _("Policy saved."))
                 return redirect("approvals:policies")
     else:
-        form = PolicyForm(initial=services.policy_snapshot(policy))
+        form = PolicyForm(initial=PolicyForm.initial_from(services.policy_snapshot(policy)))
     return render(
         request,
         "approvals/policy_edit.html",

@@ -145,3 +145,54 @@ def notification_mark_read(*, actor: Any, notification_id: Any, now: Any = None)
                 after={"read_at": row.read_at.isoformat()},
             )
     return row
+
+
+def staff_notices_send(
+    *,
+    notices: list[tuple[Any, str, str, bool]],
+    related_type: str,
+    related_id: Any,
+    now: Any = None,
+) -> list[Notification]:
+    """In-app notices to members of staff about something that was itself just audited (an
+    approval request submitted or decided): `notices` are (user, subject, body, email) rows.
+    Written in the caller's transaction with one insert; the e-mails go after commit over one
+    mail connection. The event's own audit entry records what happened, so the notices add no
+    entry of their own (reading one is audited as usual)."""
+    now = now or timezone.now()
+    rows = []
+    mails = []
+    for user, subject, body, email in notices:
+        address = (user.email or "").strip() if email else ""
+        rows.append(
+            Notification(
+                user=user,
+                subject=(subject or "").strip()[:200],
+                body=(body or "").strip()[:4000],
+                related_type=str(related_type)[:64],
+                related_id=str(related_id)[:64],
+                email_status=(
+                    EmailStatus.QUEUED
+                    if address
+                    else (EmailStatus.NO_ADDRESS if email else EmailStatus.NONE)
+                ),
+                created_at=now,
+            )
+        )
+        if address:
+            mails.append((subject[:200], body[:4000], settings.DEFAULT_FROM_EMAIL, [address]))
+    with transaction.atomic():
+        created = Notification.objects.bulk_create(rows)
+        if mails:
+            transaction.on_commit(lambda: _deliver_many(mails))
+    return created
+
+
+def _deliver_many(mails: list[tuple[str, str, str, list[str]]]) -> None:
+    """After commit, over one connection; a failure is logged and the notices stand."""
+    from django.core.mail import send_mass_mail
+
+    try:
+        send_mass_mail(tuple(mails), fail_silently=False)
+    except Exception:
+        logger.exception("%d notice e-mails could not be sent", len(mails))

@@ -27,10 +27,13 @@ class PointsConfig(AppConfig):
                 assigned=f"{prefix}customer__relationship_manager_id",
                 self=f"{prefix}customer__portal_user_id",
             )
+        from cpms.points import approval_context
+
         registry.register(
             APPROVAL_ACTION,
             execute=services.execute_adjustment,
             describe=services.describe_adjustment,
+            context=approval_context.adjustment_context,
         )
         register_tab(
             CustomerTab(

@@ -26,10 +26,13 @@ class QualityConfig(AppConfig):
             branch="survivor__branch_id",
             assigned="survivor__relationship_manager_id",
         )
+        from cpms.quality import approval_context
+
         registry.register(
             services.MERGE_ACTION,
             execute=services.customers_merge_execute,
             describe=services.customers_merge_describe,
+            context=approval_context.merge_context,
         )
         register_tab(
             CustomerTab(

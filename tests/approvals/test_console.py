@@ -171,7 +171,7 @@ def test_policy_edit__configurer_saves_and_is_audited(client_for, configurer):
         {
             "enabled": "on",
             "approvers_required": 2,
-            "threshold_minor": 5_000_000,
+            "threshold": "50,000.00",
             "currency": "cny",
             "expiry_hours": 24,
             "approver_permission": "approvals.decide",
@@ -195,7 +195,7 @@ def test_policy_edit__invalid_combination_is_shown(client_for, configurer):
         {
             "enabled": "on",
             "approvers_required": 1,
-            "threshold_minor": 100,
+            "threshold": "1.00",
             "currency": "",
             "expiry_hours": 72,
             "approver_permission": "approvals.decide",

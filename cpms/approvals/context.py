@@ -1,0 +1,140 @@
+"""What a checker reads before deciding: a request described in business terms.
+
+An operation registers `context=` next to `execute=` (see `registry`); the function builds an
+`ApprovalContext` from the stored payload for the person looking at it:
+
+    def transfer_context(payload, *, viewer) -> ApprovalContext: ...
+
+Everything in it is already formatted text (names, "800,000.00 CNY", translated labels): the
+templates print it as it is. A context never carries the raw payload, an internal id the reader
+cannot use, an idempotency key or minor units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CustomerBlock:
+    """Who the request is about: name, customer number, masked ID number, risk rating; `url`
+    only when the viewer may open the customer."""
+
+    name: str
+    customer_number: str
+    masked_id: str = ""
+    risk_rating: str = ""
+    risk_code: str = ""
+    role: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class BalanceChange:
+    """One account the operation moves: its balance now and after the request is approved."""
+
+    account: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ApprovalContext:
+    title: str
+    rows: Sequence[Row] = ()
+    customers: Sequence[CustomerBlock] = ()
+    amount: str = ""
+    balances: Sequence[BalanceChange] = ()
+    warnings: Sequence[str] = ()
+    # False: built from describe() because the operation has no context (or it failed)
+    detailed: bool = True
+
+    @property
+    def customer(self) -> CustomerBlock | None:
+        return self.customers[0] if self.customers else None
+
+    def text_lines(self) -> list[str]:
+        """The context as plain lines (e-mails, notifications): no masked ID, no links."""
+        lines = [self.title]
+        if self.amount:
+            lines.append(f"{_('Amount')}: {self.amount}")
+        for customer in self.customers:
+            name = f"{customer.name} ({customer.customer_number})"
+            label = customer.role or _("Customer")
+            lines.append(f"{label}: {name}")
+        for row in self.rows:
+            lines.append(f"{row.label}: {row.value}")
+        for warning in self.warnings:
+            lines.append(f"! {warning}")
+        return lines
+
+
+def rows(*pairs: tuple[Any, Any]) -> tuple[Row, ...]:
+    """Rows from (label, value) pairs, leaving out empty values."""
+    return tuple(Row(str(label), str(value)) for label, value in pairs if value not in (None, ""))
+
+
+def customer_blocks(
+    customers: Iterable[Any], *, viewer: Any, roles: Sequence[str] = ()
+) -> tuple[CustomerBlock, ...]:
+    """Blocks for customers already loaded (masked ID numbers with one key query); a link only
+    to the customers the viewer may open (one scoped query)."""
+    from django.urls import reverse
+
+    from cpms.customers import selectors as customer_selectors
+
+    found = [customer for customer in customers if customer is not None]
+    if not found:
+        return ()
+    masked = customer_selectors.customer_masked(found)
+    openable: set[int] = set()
+    if viewer is not None and getattr(viewer, "is_authenticated", False):
+        try:
+            openable = set(
+                customer_selectors.customer_list(user=viewer)
+                .filter(pk__in=[customer.pk for customer in found])
+                .values_list("pk", flat=True)
+            )
+        except Exception:  # no customers.view at all: no links
+            openable = set()
+    blocks = []
+    for index, (customer, hidden) in enumerate(zip(found, masked, strict=True)):
+        blocks.append(
+            CustomerBlock(
+                name=customer.legal_name,
+                customer_number=customer.customer_number,
+                masked_id=hidden.get("identity_number", "") or "",
+                risk_rating=str(customer.get_risk_rating_display()),
+                risk_code=str(customer.risk_rating),
+                role=str(roles[index]) if index < len(roles) else "",
+                url=reverse("customers:detail", args=[customer.pk])
+                if customer.pk in openable
+                else "",
+            )
+        )
+    return tuple(blocks)
+
+
+def customers_by_id(ids: Iterable[Any]) -> dict[int, Any]:
+    """Customers by id (with their branch), ignoring ids that are not numbers."""
+    from cpms.customers.models import Customer
+
+    keys = set()
+    for value in ids:
+        try:
+            keys.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    if not keys:
+        return {}
+    return {customer.pk: customer for customer in Customer.objects.filter(pk__in=keys)}
