@@ -187,6 +187,7 @@ def finance_figures(user: Any, *, today: datetime.date, now: DateTime) -> list[F
             note=" · ".join(
                 _("%(age)s days: %(count)s") % {"age": label, "count": count}
                 for label, count in buckets.items()
+                if count
             ),
             alert=True,
         )
