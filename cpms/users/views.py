@@ -176,7 +176,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "users/recovery_codes.html",
-                {"codes": codes, "next": next_url, "enrolled": True},
+                {"codes": codes, "next": next_url, "enrolled": True, "owner": user},
             )
     enrolment = security.mfa_enrolment_begin(actor=actor, user=user, restart=restart)
     return render(
@@ -255,6 +255,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache
 @require_POST
 @require_recent_authentication
 def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
@@ -266,7 +267,12 @@ def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "users/recovery_codes.html",
-        {"codes": codes, "next": reverse("users:account"), "enrolled": False},
+        {
+            "codes": codes,
+            "next": reverse("users:account"),
+            "enrolled": False,
+            "owner": request.user,
+        },
     )
 
 
