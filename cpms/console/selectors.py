@@ -111,7 +111,7 @@ def relationship_manager_figures(user: Any, *, today: datetime.date) -> list[Fig
                 "kyc_due",
                 _("KYC reviews due"),
                 due.count(),
-                _url("quality:stale"),
+                _url("quality:stale") if _can(user, "quality.review") else _url("customers:list"),
                 note=_("next review date reached"),
                 alert=True,
             )
