@@ -83,6 +83,7 @@ SEED_MIGRATIONS = (
     ("cpms.access.migrations.0005_ledger_permissions", "forwards"),
     ("cpms.approvals.migrations.0003_points_adjust_policy", "create_policies"),
     ("cpms.points.migrations.0002_default_rule", "create_rule"),
+    ("cpms.customers.migrations.0003_duplicates_kyc", "create_policy"),
 )
 
 

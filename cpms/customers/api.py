@@ -31,6 +31,8 @@ from cpms.customers.schemas import (
     CustomFieldDefinitionIn,
     CustomFieldDefinitionOut,
     CustomFieldDefinitionPatch,
+    KycVerificationIn,
+    KycVerificationOut,
     StatusChangeIn,
 )
 
@@ -83,6 +85,12 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Any:
 
 @router.post("", response={201: CustomerOut}, summary="Register a customer")
 def customer_register(request: HttpRequest, data: CustomerData) -> Any:
+    """409 `customers.duplicate_identity`: the identity document is registered already
+    (`error.existing.customer_number` when that customer is in your scope). 409
+    `customers.possible_duplicate`: customers look like the same person (`error.candidates`:
+    their customer numbers within your scope; `error.candidates_elsewhere`: how many others);
+    send again with `confirm_possible_duplicate: true` and a `duplicate_reason`. 409
+    `customers.kyc_needs_approval`: KYC verified is requested afterwards (kyc-verification)."""
     require_permission(request.auth, MANAGE_PERMISSION)
     customer = services.customer_register(actor=request.auth, data=data)
     return Status(201, _out([customer])[0])
@@ -154,6 +162,33 @@ def customer_status_change(request: HttpRequest, customer_id: int, data: StatusC
         actor=request.auth, customer=customer, status=data.status, reason=data.reason
     )
     return _out([customer])[0]
+
+
+@router.post(
+    "/{customer_id}/kyc-verification",
+    response={200: KycVerificationOut, 202: KycVerificationOut},
+    summary="Request KYC verification",
+)
+def kyc_verification(request: HttpRequest, customer_id: int, data: KycVerificationIn) -> Any:
+    """Mark the customer's KYC as verified through maker-checker: answers 202 with the pending
+    approval request (a second person holding `approvals.decide` approves it; the maker cannot),
+    or 200 when the `customers.kyc_verify` policy is disabled and the change was made at once.
+    409 `customers.kyc_request_pending` while a request is waiting."""
+    require_permission(request.auth, MANAGE_PERMISSION)
+    customer = selectors.customer_get_for_user(
+        user=request.auth, pk=customer_id, permission=MANAGE_PERMISSION
+    )
+    outcome = services.kyc_verify_request(actor=request.auth, customer=customer, reason=data.reason)
+    if isinstance(outcome, Customer):
+        return Status(200, {"status": "verified", "customer_number": outcome.customer_number})
+    return Status(
+        202,
+        {
+            "status": "pending",
+            "approval_request_id": outcome.pk,
+            "customer_number": customer.customer_number,
+        },
+    )
 
 
 @router.get("/{customer_id}/consents", response=list[ConsentOut], summary="Consent history")

@@ -23,7 +23,7 @@ from stdnum.cn import ric, uscc
 
 from cpms.access.checks import user_has_permission
 from cpms.customers import services, validators
-from cpms.customers.choices import CustomerKind
+from cpms.customers.choices import CustomerKind, KycStatus
 from cpms.customers.models import CONFIGURE_PERMISSION, Customer, CustomFieldDefinition
 from cpms.privacy.protected import blind_root_or_none, index_of
 from cpms.users.models import Branch
@@ -34,6 +34,7 @@ RETAIL_TAG = "demo-retail"
 BRANCH_CODES = ("BJ01", "SH01", "SZ01")
 MANAGERS = ("rm1", "rm2")
 ADMINISTRATOR = "admin"
+KYC_CHECKER = "compliance1"  # approves the demo's KYC verifications (four eyes)
 TODAY = datetime.date(2026, 11, 1)  # fixed, so the data does not depend on the day it is loaded
 
 SURNAMES = (
@@ -153,6 +154,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     if None in managers or len(branches) != len(BRANCH_CODES):
         return []  # the users demo (branches, rm1, rm2) did not run
     created = _definitions(users.filter(username=ADMINISTRATOR, is_active=True).first())
+    checker = users.filter(username=KYC_CHECKER, is_active=True).first()
     defined = set(CustomFieldDefinition.objects.filter(active=True).values_list("key", flat=True))
     base = rng.getrandbits(64)
     specs = _unique(
@@ -164,7 +166,9 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
             continue
         manager = managers[(index // len(branches)) % len(managers)]
         branch = branches[index % len(branches)]
-        created.extend(_register(spec, manager=manager, branch=branch, defined=defined))
+        created.extend(
+            _register(spec, manager=manager, branch=branch, defined=defined, checker=checker)
+        )
     return created
 
 
@@ -212,18 +216,44 @@ def _unique(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def _register(spec: dict[str, Any], *, manager: Any, branch: Any, defined: set[str]) -> list[str]:
+def _register(
+    spec: dict[str, Any], *, manager: Any, branch: Any, defined: set[str], checker: Any = None
+) -> list[str]:
     data = {key: value for key, value in spec.items() if not key.startswith("_")}
     data["custom_fields"] = {key: value for key, value in spec["_custom"].items() if key in defined}
     data.update(branch_id=branch.pk, relationship_manager_id=manager.pk)
+    verified = data["kyc_status"] == KycStatus.VERIFIED
+    if verified:
+        # KYC verification has four eyes: registered pending, then requested by the manager and
+        # approved by the demo compliance officer, with the demo's review date
+        data.update(kyc_status=KycStatus.PENDING, kyc_reviewed_at=None)
     customer = services.customer_register(actor=manager, data=data)
     lines = [f"customer {customer.customer_number}"]
+    if verified:
+        lines.extend(_verify(customer, spec["kyc_reviewed_at"], manager=manager, checker=checker))
     for purpose, channel, granted in spec["_consents"]:
         services.consent_grant(
             actor=manager, customer=customer, purpose=purpose, channel=channel, granted_at=granted
         )
         lines.append(f"consent {customer.customer_number} {purpose}")
     return lines
+
+
+def _verify(customer: Customer, reviewed_on: Any, *, manager: Any, checker: Any) -> list[str]:
+    from cpms.approvals.services import approval_approve
+
+    outcome = services.kyc_verify_request(
+        actor=manager,
+        customer=customer,
+        reason="ID document and proof of address checked in branch (demo)",
+        reviewed_on=reviewed_on,
+    )
+    if isinstance(outcome, Customer):
+        return [f"kyc {customer.customer_number} verified"]
+    if checker is None:
+        return [f"kyc {customer.customer_number} requested"]
+    approval_approve(actor=checker, request_id=outcome.pk, reason="demo")
+    return [f"kyc {customer.customer_number} verified (approved)"]
 
 
 # --- generated values ---------------------------------------------------------------------

@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpms.core.forms import PickerField
 from cpms.customers.choices import (
     ConsentChannel,
     ConsentPurpose,
@@ -21,9 +23,11 @@ from cpms.customers.choices import (
     KycStatus,
     RiskRating,
 )
+from cpms.customers.segments import segment_choices
 from cpms.users.models import Branch
 
 PROTECTED_INPUTS = ("identity_number", "phone", "email", "address")
+DUPLICATE_INPUTS = ("confirm_possible_duplicate", "duplicate_reason")
 CUSTOM_PREFIX = "cf_"
 BLANK_CHOICE = ("", "—")
 
@@ -110,16 +114,30 @@ class CustomerForm(forms.Form):
     branch_id = forms.ModelChoiceField(
         label=_("Branch"), queryset=Branch.objects.filter(is_active=True).order_by("code")
     )
-    relationship_manager_id = forms.IntegerField(
-        label=_("Relationship manager (user id)"), required=False
+    relationship_manager_id = PickerField(
+        "relationship_manager",
+        label=_("Relationship manager"),
+        required=False,
+        placeholder=_("Type a name to search"),
+        help_text=_("A member of staff who manages customers."),
     )
     kyc_status = forms.ChoiceField(label=_("KYC status"), choices=KycStatus.choices)
     kyc_reviewed_at = forms.DateField(
         label=_("KYC reviewed on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     risk_rating = forms.ChoiceField(label=_("Risk rating"), choices=RiskRating.choices)
-    segment = forms.CharField(label=_("Segment"), max_length=50, required=False)
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
+    # shown (and required) only after a possible-duplicate warning
+    confirm_possible_duplicate = forms.BooleanField(
+        label=_("Register anyway: this is another person"), required=False
+    )
+    duplicate_reason = forms.CharField(
+        label=_("Why is this another person?"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(
         self,
@@ -128,13 +146,43 @@ class CustomerForm(forms.Form):
         kind: str | None = None,
         definitions: Iterable[Any] = (),
         stored: dict[str, Any] | None = None,
+        user: Any = None,
+        current_manager: Any = None,
+        current_segment: str = "",
+        kyc_needs_approval: bool = True,
+        current_kyc: str = "",
         **kwargs: Any,
     ) -> None:
         """`definitions`: the active custom field definitions to offer (for an edit, those of
-        the customer's `kind`; `stored` is its current custom values)."""
+        the customer's `kind`; `stored` is its current custom values). `user` decides which
+        relationship managers may be picked (the current one stays possible)."""
         super().__init__(*args, **kwargs)
         self.editing = editing
         self.kind = kind
+        self.possible_duplicate = False
+        from cpms.customers.pickers import relationship_manager_queryset
+
+        manager_field = self.fields["relationship_manager_id"]
+        if user is not None:
+            managers = relationship_manager_queryset(user=user)
+            if current_manager is not None:
+                managers = managers.model.objects.filter(
+                    Q(pk__in=managers.values("pk")) | Q(pk=current_manager)
+                )
+            manager_field.queryset = managers
+        manager_field.label_from_instance = lambda person: person.display_name or person.username
+        self.fields["segment"].choices = [BLANK_CHOICE, *segment_choices(current_segment)]
+        if kyc_needs_approval and current_kyc != KycStatus.VERIFIED:
+            # verification goes through "Request KYC verification" (a second person approves)
+            self.fields["kyc_status"].choices = [
+                choice for choice in KycStatus.choices if choice[0] != KycStatus.VERIFIED
+            ]
+            self.fields["kyc_status"].help_text = _(
+                "Verified is set through “Request KYC verification”: a second person approves."
+            )
+        if editing:
+            del self.fields["confirm_possible_duplicate"]
+            del self.fields["duplicate_reason"]
         if editing:
             del self.fields["kind"]
             for name in PROTECTED_INPUTS:
@@ -154,8 +202,27 @@ class CustomerForm(forms.Form):
             if definition.key in stored:
                 self.initial[name] = custom_initial(definition, stored[definition.key])
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("confirm_possible_duplicate"):
+            self.possible_duplicate = True
+            if not (cleaned.get("duplicate_reason") or "").strip():
+                self.add_error(
+                    "duplicate_reason",
+                    _("Say why this is not the same person as the customers listed."),
+                )
+        return cleaned
+
     def standard_fields(self) -> list[forms.BoundField]:
-        return [field for field in self if not field.name.startswith(CUSTOM_PREFIX)]
+        return [
+            field
+            for field in self
+            if not field.name.startswith(CUSTOM_PREFIX) and field.name not in DUPLICATE_INPUTS
+        ]
+
+    def duplicate_fields(self) -> list[forms.BoundField]:
+        """The confirmation inputs, shown once a possible duplicate was reported."""
+        return [self[name] for name in DUPLICATE_INPUTS if name in self.fields]
 
     def custom_groups(self) -> list[tuple[str, Any, list[forms.BoundField]]]:
         """(kind, kind label, bound fields) per kind of customer that has custom fields."""
@@ -190,6 +257,9 @@ class CustomerForm(forms.Form):
         }
         branch = data.pop("branch_id", None)
         data["branch_id"] = branch.pk if branch is not None else None
+        manager = data.pop("relationship_manager_id", None)
+        data["relationship_manager_id"] = manager.pk if manager is not None else None
+        data["segment"] = data.get("segment") or ""
         data["tags"] = [tag for tag in (data.get("tags") or "").split(",") if tag.strip()]
         if self.editing:
             for name in PROTECTED_INPUTS:
@@ -214,6 +284,17 @@ class CustomerForm(forms.Form):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=CustomerStatus.choices)
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class KycRequestForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What was checked"),
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("For example: ID card and proof of address seen in branch")}
+        ),
+    )
 
 
 class ConsentForm(forms.Form):

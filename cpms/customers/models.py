@@ -90,6 +90,12 @@ class Customer(models.Model):
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     # what validation accepted with a warning: [{"field", "code", "message"}]
     data_warnings = models.JSONField(_("data warnings"), default=list, blank=True)
+    # registered although it looked like existing customers (same name or pinyin and the same
+    # birth date or phone): {"candidate_ids": [...], "reason": ..., "confirmed_by_id": ...,
+    # "confirmed_at": ISO time}; empty when there was no such warning
+    duplicate_confirmation = models.JSONField(
+        _("possible duplicate confirmed"), default=dict, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
@@ -126,6 +132,37 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_number} {self.legal_name}"
+
+    @property
+    def segment_label(self) -> str:
+        from cpms.customers.segments import segment_label
+
+        return segment_label(self.segment)
+
+    @property
+    def possible_duplicate_confirmed(self) -> bool:
+        return bool(self.duplicate_confirmation)
+
+    @property
+    def duplicate_reason(self) -> str:
+        return str((self.duplicate_confirmation or {}).get("reason", ""))
+
+
+class IdentityClaim(models.Model):
+    """One row per identity document in the register (kind, issuing country and the blind index
+    of the number): its unique key is what stops two simultaneous registrations of the same
+    document from both succeeding. Customers registered before the claims existed keep their
+    first holder's claim; a claim whose customer no longer carries the number is taken over."""
+
+    key = models.CharField(_("identity key"), max_length=120, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identity_claims")
+
+    class Meta:
+        verbose_name = _("identity claim")
+        verbose_name_plural = _("identity claims")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.key[:16]}"
 
 
 class Consent(models.Model):

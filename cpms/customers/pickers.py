@@ -43,3 +43,37 @@ def search_customers(*, user: Any, q: str, extra: Mapping[str, str]) -> Iterable
         detail = " · ".join(part for part in parts if part)
         options.append(Option(value=str(row.pk), label=row.legal_name, detail=detail))
     return options
+
+
+def relationship_manager_queryset(*, user: Any) -> Any:
+    """People the user may make a customer's relationship manager: active staff who may manage
+    customers (an active grant with customers.manage), within the staff picker's reach (the
+    user's `users.view` scope, or their own branch)."""
+    from cpms.access.models import Grant
+    from cpms.customers.models import MANAGE_PERMISSION
+    from cpms.users.pickers import staff_queryset
+
+    holders = Grant.objects.filter(
+        revoked_at__isnull=True, role__is_active=True, role__permissions__code=MANAGE_PERMISSION
+    ).values("user_id")
+    return staff_queryset(user=user).filter(pk__in=holders)
+
+
+def search_relationship_managers(
+    *, user: Any, q: str, extra: Mapping[str, str]
+) -> Iterable[Option]:
+    from django.db.models import Q
+
+    if not q:
+        return []
+    people = relationship_manager_queryset(user=user).filter(
+        Q(display_name__icontains=q) | Q(username__icontains=q)
+    )
+    return [
+        Option(
+            value=str(person.pk),
+            label=person.display_name or person.username,
+            detail=" · ".join(part for part in (person.username, str(person.branch or "")) if part),
+        )
+        for person in people.select_related("branch").order_by("display_name", "username")[:LIMIT]
+    ]

@@ -70,8 +70,18 @@ class CustomerData(Schema):
         default_factory=dict,
         description="Values of the custom fields defined for this kind of customer, by key.",
     )
+    confirm_possible_duplicate: bool = Field(
+        False,
+        description="Register although existing customers look like the same person (the 409 "
+        "`customers.possible_duplicate` lists them); needs `duplicate_reason`.",
+    )
+    duplicate_reason: str = Field(
+        "", max_length=500, description="Why this is not the same person as those listed."
+    )
 
-    @field_validator("legal_name", "identity_number", "segment", "address", mode="before")
+    @field_validator(
+        "legal_name", "identity_number", "segment", "address", "duplicate_reason", mode="before"
+    )
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
@@ -164,6 +174,10 @@ class CustomerOut(Schema):
     tags: list[str]
     custom_fields: dict[str, Any]
     data_warnings: list[DataWarningOut]
+    possible_duplicate_confirmed: bool = Field(
+        False, description="Registered after a possible-duplicate warning was confirmed."
+    )
+    duplicate_reason: str = Field("", description="The reason given with that confirmation.")
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
@@ -184,6 +198,20 @@ class ConsentOut(Schema):
     withdrawn_at: datetime.datetime | None
     withdrawal_channel: str
     is_active: bool
+
+
+class KycVerificationIn(Schema):
+    reason: str = Field("", max_length=500, description="What was checked (shown to approvers).")
+
+
+class KycVerificationOut(Schema):
+    status: str = Field(
+        ...,
+        description="`pending` (waiting for a second person) or `verified` (no approval "
+        "policy: applied at once).",
+    )
+    approval_request_id: int | None = None
+    customer_number: str
 
 
 class CustomFieldDefinitionIn(Schema):

@@ -178,3 +178,43 @@ def customer_custom_values(*, user: Any, customer: Customer) -> list[dict[str, A
     for key, value in sorted(stored.items()):
         rows.append({"key": key, "label": key, "value": str(value), "retired": True})
     return rows
+
+
+# --- duplicates and warnings --------------------------------------------------------------
+
+
+def duplicate_confirmation(*, user: Any, customer: Customer) -> dict[str, Any] | None:
+    """The possible-duplicate confirmation recorded at registration, for the profile: the
+    reason, who confirmed and when, the customers it looked like that the user may see (the
+    others only counted)."""
+    recorded = customer.duplicate_confirmation or {}
+    if not recorded:
+        return None
+    from django.contrib.auth import get_user_model
+    from django.utils.dateparse import parse_datetime
+
+    ids = [pk for pk in recorded.get("candidate_ids", []) if isinstance(pk, int)]
+    visible = list(
+        scoped(Customer.objects.filter(pk__in=ids), user=user, permission=VIEW_PERMISSION).order_by(
+            "pk"
+        )
+    )
+    person = (
+        get_user_model()._default_manager.filter(pk=recorded.get("confirmed_by_id")).first()
+        if recorded.get("confirmed_by_id")
+        else None
+    )
+    return {
+        "reason": recorded.get("reason", ""),
+        "confirmed_by": (person.display_name or person.username) if person else "",
+        "confirmed_at": parse_datetime(str(recorded.get("confirmed_at") or "")),
+        "visible": visible,
+        "elsewhere": max(0, len(ids) - len(visible)),
+    }
+
+
+def data_warnings(customer: Customer) -> list[str]:
+    """The customer's data warnings as messages in the reader's language."""
+    from cpms.customers.validators import warning_text
+
+    return [warning_text(warning) for warning in customer.data_warnings or []]

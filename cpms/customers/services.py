@@ -12,16 +12,18 @@ from typing import Any
 
 import pydantic
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
 from cpms.access.checks import require_permission
-from cpms.access.scopes import get_for_user, in_scope
+from cpms.access.scopes import get_for_user, in_scope, scoped
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.core.errors import ValidationFailed
+from cpms.core import crypto
+from cpms.core.errors import NotFound, ValidationFailed
 from cpms.customers import custom_fields, validators
 from cpms.customers.choices import (
     IDENTITY_KINDS_FOR,
@@ -32,20 +34,27 @@ from cpms.customers.choices import (
     CustomFieldType,
     IdentityKind,
     KycStatus,
+    RiskRating,
 )
 from cpms.customers.errors import (
     ConsentAlreadyGranted,
     ConsentAlreadyWithdrawn,
     CustomFieldExists,
+    DuplicateIdentity,
+    KycNeedsApproval,
+    KycRequestPending,
     OutOfScope,
+    PossibleDuplicate,
     StatusTransitionRefused,
 )
 from cpms.customers.models import (
     CONFIGURE_PERMISSION,
     MANAGE_PERMISSION,
+    VIEW_PERMISSION,
     Consent,
     Customer,
     CustomFieldDefinition,
+    IdentityClaim,
 )
 from cpms.customers.schemas import (
     CustomerData,
@@ -53,7 +62,7 @@ from cpms.customers.schemas import (
     CustomFieldDefinitionIn,
     CustomFieldDefinitionPatch,
 )
-from cpms.privacy.protected import pii_read_many
+from cpms.privacy.protected import blind_root_or_none, field_of, index_of, pii_read_many
 from cpms.privacy.services import pii_assign, value_digest
 from cpms.users.models import Branch
 
@@ -79,6 +88,9 @@ AUDITED_FIELDS = (
     "custom_fields",
 )
 ASSIGNMENT_FIELDS = ("branch_id", "relationship_manager_id")
+KYC_VERIFY_ACTION = "customers.kyc_verify"
+# rows read per block (same phone, same birth date) when looking for possible duplicates
+DUPLICATE_BLOCK = 500
 
 
 # --- derived values -----------------------------------------------------------------------
@@ -290,25 +302,243 @@ def _locked(actor: Any, customer_id: int) -> Customer:
     )
 
 
+# --- duplicates ---------------------------------------------------------------------------
+
+
+def _blind_index(name: str, value: Any, root: bytes | None) -> str:
+    """The blind index of a protected value, or "" (no value, nothing left once normalised, or
+    no blind-index key yet)."""
+    text = "" if value is None else str(value).strip()
+    if root is None or not text or not crypto.NORMALISERS[field_of(Customer, name).kind](text):
+        return ""
+    return index_of(Customer, name, text, root)
+
+
+def identity_key(identity_kind: str, identity_country: str, index: str) -> str:
+    """The key of an identity document: its kind, issuing country (passports) and the blind
+    index of its number. "" when there is no number."""
+    return f"{identity_kind}:{identity_country or ''}:{index}" if index else ""
+
+
+def _same_document(identity_kind: str, identity_country: str, index: str) -> Q:
+    return Q(
+        identity_number_index=index,
+        identity_kind=identity_kind,
+        identity_country=identity_country or "",
+    )
+
+
+def _visible_to(actor: Any, customers: list[Customer]) -> list[Customer]:
+    if not customers:
+        return []
+    visible = set(
+        scoped(
+            Customer.objects.filter(pk__in=[customer.pk for customer in customers]),
+            user=actor,
+            permission=VIEW_PERMISSION,
+        ).values_list("pk", flat=True)
+    )
+    return [customer for customer in customers if customer.pk in visible]
+
+
+def _refuse_same_document(
+    *, actor: Any, identity_kind: str, identity_country: str, index: str, exclude: Any = None
+) -> None:
+    """DuplicateIdentity when another customer has this document. The message names the
+    customer only if the actor may see it; otherwise it names the branch to contact."""
+    if not index:
+        return
+    existing = list(
+        Customer.objects.filter(_same_document(identity_kind, identity_country, index))
+        .exclude(pk=exclude)
+        .select_related("branch")
+        .order_by("pk")[:5]
+    )
+    if not existing:
+        return
+    visible = _visible_to(actor, existing)
+    if visible:
+        found = visible[0]
+        raise DuplicateIdentity(
+            _(
+                "A customer with this ID number is already registered: %(number)s %(name)s. "
+                "Open that customer instead of registering again."
+            )
+            % {"number": found.customer_number, "name": found.legal_name},
+            existing=found,
+            fields={"identity_number": _("Already registered.")},
+        )
+    raise DuplicateIdentity(
+        _(
+            "A customer with this ID number is already registered at another branch "
+            "(%(branch)s). Contact that branch, or ask compliance to have the customer "
+            "assigned to you, instead of registering again."
+        )
+        % {"branch": existing[0].branch.name},
+        fields={"identity_number": _("Already registered at another branch.")},
+    )
+
+
+def possible_duplicates(
+    *, values: Mapping[str, Any], phone_index: str, identity_index: str, exclude: Any = None
+) -> list[Customer]:
+    """Customers who look like the same person: a similar name (written or pinyin, the
+    data-quality matching) and the same date of birth (individuals) or the same phone; or the
+    same number on another kind of document. Blocked by indexes, never a scan of the table."""
+    from cpms.quality.matching import (
+        NAME_THRESHOLD,
+        ORGANISATION_NAME_THRESHOLD,
+        NameKey,
+        name_similarity,
+    )
+
+    organisation = values["kind"] == CustomerKind.ORGANISATION
+    blocks = Q(pk__in=[])
+    if phone_index:
+        blocks |= Q(phone_index=phone_index)
+    if values.get("date_of_birth") and not organisation:
+        blocks |= Q(date_of_birth=values["date_of_birth"], kind=CustomerKind.INDIVIDUAL)
+    if identity_index:
+        blocks |= Q(identity_number_index=identity_index)
+    rows = list(
+        Customer.objects.filter(blocks)
+        .exclude(pk=exclude)
+        .only(
+            "pk",
+            "kind",
+            "legal_name",
+            "name_pinyin",
+            "customer_number",
+            "identity_number_index",
+            "branch_id",
+            "relationship_manager_id",
+        )
+        .order_by("pk")[:DUPLICATE_BLOCK]
+    )
+    if not rows:
+        return []
+    key = NameKey.of(values["legal_name"], values["name_pinyin"], organisation=organisation)
+    threshold = ORGANISATION_NAME_THRESHOLD if organisation else NAME_THRESHOLD
+    found = []
+    for row in rows:
+        if identity_index and row.identity_number_index == identity_index:
+            found.append(row)
+            continue
+        if row.kind != values["kind"]:
+            continue
+        other = NameKey.of(row.legal_name, row.name_pinyin, organisation=organisation)
+        if name_similarity(key, other, threshold) >= threshold:
+            found.append(row)
+    return found
+
+
+def _claim_identity(customer: Customer, key: str, *, actor: Any) -> None:
+    """Take the document's claim for `customer` (inside the caller's transaction). A claim held
+    by a customer who still carries the document means a registration of the same document
+    committed first: DuplicateIdentity. A stale claim (number changed since) is taken over."""
+    if not key:
+        return
+    try:
+        with transaction.atomic():
+            IdentityClaim.objects.create(key=key, customer=customer)
+        return
+    except IntegrityError:
+        pass
+    claim = IdentityClaim.objects.select_for_update().select_related("customer").get(key=key)
+    holder = claim.customer
+    kind, country, index = key.split(":", 2)
+    if holder.pk != customer.pk and (
+        holder.identity_kind,
+        holder.identity_country,
+        holder.identity_number_index,
+    ) == (kind, country, index):
+        _refuse_same_document(
+            actor=actor,
+            identity_kind=kind,
+            identity_country=country,
+            index=index,
+            exclude=customer.pk,
+        )
+        raise DuplicateIdentity(fields={"identity_number": _("Already registered.")})
+    claim.customer = customer
+    claim.save(update_fields=["customer"])
+
+
+def _release_identity(customer: Customer) -> None:
+    IdentityClaim.objects.filter(customer=customer).delete()
+
+
 # --- customers ----------------------------------------------------------------------------
 
 
 def customer_register(*, actor: Any, data: CustomerData | Mapping[str, Any]) -> Customer:
     """Register a customer. Raises ValidationFailed with one message per wrong field (nothing
-    is written); warnings are stored on the customer (`data_warnings`)."""
+    is written); warnings are stored on the customer (`data_warnings`).
+
+    The same identity document registered already is refused (DuplicateIdentity, naming the
+    customer only when the actor may see it). Customers who look like the same person (similar
+    name and the same birth date or phone) refuse the registration with PossibleDuplicate unless
+    `confirm_possible_duplicate` is set with a `duplicate_reason`; the confirmation is kept on
+    the customer and in its audit entry. Marking KYC verified needs a second person
+    (`kyc_verify_request`) while the `customers.kyc_verify` approval policy is enabled."""
     require_permission(actor, MANAGE_PERMISSION)
     parsed = _parse(CustomerData, data)
     entered = parsed.model_dump()
     custom_sent = entered.pop("custom_fields") or {}
+    confirm = bool(entered.pop("confirm_possible_duplicate", False))
+    duplicate_reason = (entered.pop("duplicate_reason", "") or "").strip()
     values = _check_values(
         {**entered, "custom_fields": {}},
         actor=actor,
-        changed=set(type(parsed).model_fields),
+        changed=set(CustomerData.model_fields) - {"confirm_possible_duplicate", "duplicate_reason"},
         custom_sent=custom_sent,
         is_new=True,
     )
+    if values["kyc_status"] == KycStatus.VERIFIED and kyc_verification_needs_approval():
+        raise KycNeedsApproval(fields={"kyc_status": KycNeedsApproval().message})
     pii = {name: values.pop(name) or None for name in PROTECTED}
     warnings = values.pop("_warnings")
+    root = blind_root_or_none()
+    identity_index = _blind_index("identity_number", pii["identity_number"], root)
+    _refuse_same_document(
+        actor=actor,
+        identity_kind=values["identity_kind"],
+        identity_country=values["identity_country"],
+        index=identity_index,
+    )
+    candidates = possible_duplicates(
+        values=values,
+        phone_index=_blind_index("phone", pii["phone"], root),
+        identity_index=identity_index,
+    )
+    confirmation: dict[str, Any] = {}
+    if candidates:
+        visible = _visible_to(actor, candidates)
+        if not confirm:
+            raise PossibleDuplicate(
+                candidates=visible,
+                elsewhere=len(candidates) - len(visible),
+                fields={
+                    "confirm_possible_duplicate": _(
+                        "Confirm that this is another person, with a reason, to register anyway."
+                    )
+                },
+            )
+        if not duplicate_reason:
+            raise ValidationFailed(
+                _("Check the highlighted fields."),
+                fields={
+                    "duplicate_reason": _(
+                        "Say why this is not the same person as the customers listed."
+                    )
+                },
+            )
+        confirmation = {
+            "candidate_ids": [candidate.pk for candidate in candidates],
+            "reason": duplicate_reason[:500],
+            "confirmed_by_id": actor.pk,
+            "confirmed_at": timezone.now().isoformat(),
+        }
     now = timezone.now()
     with transaction.atomic():
         customer = Customer.objects.create(
@@ -316,6 +546,7 @@ def customer_register(*, actor: Any, data: CustomerData | Mapping[str, Any]) -> 
             created_at=now,
             updated_at=now,
             data_warnings=warnings,
+            duplicate_confirmation=confirmation,
             status=CustomerStatus.ACTIVE,
             status_changed_at=now,
             **values,
@@ -324,13 +555,24 @@ def customer_register(*, actor: Any, data: CustomerData | Mapping[str, Any]) -> 
         changed = pii_assign(actor=actor, instance=customer, values=pii)
         customer.save(update_fields=["customer_number", *changed])
         _ensure_in_scope(customer, actor=actor)
+        _claim_identity(
+            customer,
+            identity_key(
+                customer.identity_kind, customer.identity_country, customer.identity_number_index
+            ),
+            actor=actor,
+        )
+        after = {**_snapshot(customer, pii, actor=actor), "warnings": _codes(warnings)}
+        if confirmation:
+            after["possible_duplicate_of"] = [candidate.customer_number for candidate in candidates]
         audit_record(
             actor=actor,
             action=AuditAction.CUSTOMER_CREATED,
             object_type=OBJECT_TYPE,
             object_id=customer.pk,
-            after={**_snapshot(customer, pii, actor=actor), "warnings": _codes(warnings)},
+            after=after,
             pii_fields=PROTECTED,
+            reason=confirmation.get("reason", ""),
         )
     return customer
 
@@ -376,7 +618,28 @@ def customer_update(
         values.update(changes)
         values = _check_values(values, actor=actor, changed=changed, custom_sent=custom_sent)
         warnings = values.pop("_warnings")
+        if (
+            values["kyc_status"] == KycStatus.VERIFIED
+            and (
+                customer.kyc_status != KycStatus.VERIFIED
+                or values["kyc_reviewed_at"] != customer.kyc_reviewed_at
+            )
+            and kyc_verification_needs_approval()
+        ):
+            raise KycNeedsApproval(fields={"kyc_status": KycNeedsApproval().message})
         new_pii = {name: values.get(name) or None for name in PROTECTED}
+        document_changed = bool(changed & {"identity_kind", "identity_number", "identity_country"})
+        if document_changed:
+            index = _blind_index(
+                "identity_number", new_pii["identity_number"], blind_root_or_none()
+            )
+            _refuse_same_document(
+                actor=actor,
+                identity_kind=values["identity_kind"],
+                identity_country=values["identity_country"],
+                index=index,
+                exclude=customer.pk,
+            )
         before = _snapshot(customer, current_pii, actor=actor)
         for name in AUDITED_FIELDS:
             if name != "customer_number":
@@ -404,6 +667,17 @@ def customer_update(
             ]
         )
         _ensure_in_scope(customer, actor=actor)
+        if document_changed:
+            _release_identity(customer)
+            _claim_identity(
+                customer,
+                identity_key(
+                    customer.identity_kind,
+                    customer.identity_country,
+                    customer.identity_number_index,
+                ),
+                actor=actor,
+            )
         profile = [name for name in differing if name not in ASSIGNMENT_FIELDS]
         if profile:
             audit_record(
@@ -497,6 +771,175 @@ def customer_status_change(*, actor: Any, customer: Customer, status: str, reaso
             reason=reason,
         )
     return customer
+
+
+# --- KYC verification (four eyes) ---------------------------------------------------------
+
+
+def kyc_verification_needs_approval() -> bool:
+    """Whether marking KYC verified goes through maker-checker (`customers.kyc_verify` policy,
+    enabled by default). A missing policy fails closed."""
+    from cpms.approvals.errors import UnknownAction
+    from cpms.approvals.services import approval_required
+
+    try:
+        return approval_required(KYC_VERIFY_ACTION)
+    except UnknownAction:
+        return True
+
+
+def kyc_pending_request(customer: Customer) -> Any:
+    """The pending (not expired) KYC verification request of a customer, or None."""
+    from cpms.approvals.choices import ApprovalStatus
+    from cpms.approvals.models import ApprovalRequest
+
+    return (
+        ApprovalRequest.objects.filter(
+            action=KYC_VERIFY_ACTION,
+            object_type=OBJECT_TYPE,
+            object_id=str(customer.pk),
+            status=ApprovalStatus.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("maker")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _kyc_mark_verified(
+    *,
+    actor: Any,
+    customer: Customer,
+    reason: str,
+    reviewed_on: datetime.date | None = None,
+    approved_by: Any = None,
+    request: Any = None,
+) -> Customer:
+    """Set KYC verified as reviewed on `reviewed_on` (default today; next review by risk
+    rating), audited (inside the caller's transaction, the row locked)."""
+    today = reviewed_on or timezone.localdate()
+    before = {
+        "kyc_status": customer.kyc_status,
+        "kyc_reviewed_at": _plain(customer.kyc_reviewed_at),
+        "kyc_next_review_at": _plain(customer.kyc_next_review_at),
+    }
+    customer.kyc_status = KycStatus.VERIFIED
+    customer.kyc_reviewed_at = today
+    customer.kyc_next_review_at = kyc_next_review(today, customer.risk_rating)
+    customer.updated_at = timezone.now()
+    customer.save(
+        update_fields=["kyc_status", "kyc_reviewed_at", "kyc_next_review_at", "updated_at"]
+    )
+    after: dict[str, Any] = {
+        "kyc_status": customer.kyc_status,
+        "kyc_reviewed_at": _plain(customer.kyc_reviewed_at),
+        "kyc_next_review_at": _plain(customer.kyc_next_review_at),
+    }
+    if request is not None:
+        after["approval_request_id"] = request.pk
+    if approved_by is not None:
+        after["approved_by_id"] = approved_by.pk
+    audit_record(
+        actor=actor,
+        action=AuditAction.CUSTOMER_UPDATED,
+        object_type=OBJECT_TYPE,
+        object_id=customer.pk,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    return customer
+
+
+def kyc_verify_request(
+    *,
+    actor: Any,
+    customer: Customer,
+    reason: str = "",
+    reviewed_on: datetime.date | None = None,
+) -> Any:
+    """Ask a second person to confirm the customer's KYC as verified (the documents reviewed
+    on `reviewed_on`, default today). Returns the pending ApprovalRequest; while the
+    `customers.kyc_verify` policy is disabled the customer is marked verified at once and
+    returned instead. One pending request per customer."""
+    from cpms.approvals.services import approval_submit
+
+    require_permission(actor, MANAGE_PERMISSION)
+    text = (reason or "").strip()[:500] or _("KYC documents checked.")
+    if reviewed_on is not None and reviewed_on > timezone.localdate():
+        raise ValidationFailed(fields={"reviewed_on": _("The review date is in the future.")})
+    with transaction.atomic():
+        customer = _locked(actor, customer.pk)
+        if customer.status == CustomerStatus.CLOSED:
+            raise StatusTransitionRefused(_("The KYC of a closed customer cannot be verified."))
+        if kyc_pending_request(customer) is not None:
+            raise KycRequestPending()
+        submission = approval_submit(
+            actor=actor,
+            action=KYC_VERIFY_ACTION,
+            payload={
+                "customer_id": customer.pk,
+                "customer_number": customer.customer_number,
+                "legal_name": customer.legal_name,
+                "kyc_status": customer.kyc_status,
+                "risk_rating": customer.risk_rating,
+                "branch": str(customer.branch.name) if customer.branch_id else "",
+                "reviewed_on": (reviewed_on or timezone.localdate()).isoformat(),
+            },
+            object_type=OBJECT_TYPE,
+            object_id=customer.pk,
+            reason=text,
+        )
+        if submission.required:
+            return submission.request
+        return _kyc_mark_verified(
+            actor=actor, customer=customer, reason=text, reviewed_on=reviewed_on
+        )
+
+
+def kyc_verify_execute(*, request: Any, actor: Any) -> dict[str, Any]:
+    """Executor of an approved `customers.kyc_verify` request (inside the final approval's
+    transaction): the maker's permission and scope are checked again now; the approver is
+    recorded with the change."""
+    maker = request.maker
+    require_permission(maker, MANAGE_PERMISSION)
+    try:
+        customer = _locked(maker, request.payload["customer_id"])
+    except NotFound:
+        raise OutOfScope(_("The customer is no longer in the requester's scope.")) from None
+    if customer.status == CustomerStatus.CLOSED:
+        raise StatusTransitionRefused(_("The KYC of a closed customer cannot be verified."))
+    try:
+        reviewed_on = datetime.date.fromisoformat(str(request.payload.get("reviewed_on")))
+    except ValueError:
+        reviewed_on = None
+    _kyc_mark_verified(
+        actor=maker,
+        customer=customer,
+        reason=f"{request.reason} (#{request.pk})",
+        reviewed_on=reviewed_on,
+        approved_by=actor,
+        request=request,
+    )
+    return {"customer_id": customer.pk, "kyc_status": customer.kyc_status}
+
+
+def kyc_verify_describe(payload: Mapping[str, Any]) -> str:
+    """The approval inbox's line for a KYC verification request."""
+    text = _("Verify the KYC of %(name)s (%(number)s)") % {
+        "name": payload.get("legal_name") or "—",
+        "number": payload.get("customer_number") or "—",
+    }
+    status = payload.get("kyc_status")
+    if status in KycStatus.values:
+        text += " · " + _("now: %(status)s") % {"status": KycStatus(status).label}
+    risk = payload.get("risk_rating")
+    if risk in RiskRating.values:
+        text += " · " + _("risk: %(rating)s") % {"rating": RiskRating(risk).label}
+    if payload.get("branch"):
+        text += f" · {payload['branch']}"
+    return text
 
 
 # --- consents -----------------------------------------------------------------------------

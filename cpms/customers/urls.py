@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/status", views.customer_status, name="status"),
+    path("<int:pk>/kyc-verification", views.kyc_request, name="kyc-request"),
     path("<int:pk>/consents", views.consent_grant, name="consent-grant"),
     path(
         "<int:pk>/consents/<int:consent_id>/withdraw",

@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
@@ -442,3 +443,30 @@ def check_identity_document(kind: str, value: str, **options: Any) -> Checked:
             _message(_("Unknown identity document kind: %(kind)s."), kind=kind),
         )
     return check(value, **options)
+
+
+# --- warnings as people read them ---------------------------------------------------------
+
+# Warnings whose text has no values in it: shown from here in the reader's language rather
+# than in the language of whoever entered the value (stored with the warning).
+FIXED_WARNING_MESSAGES = {
+    "passport.cn_format": gettext_lazy(
+        "Chinese ordinary passport numbers are E or G followed by 8 digits, or E, "
+        "a letter and 7 digits; check this number against the document."
+    ),
+    "bank_card.luhn": gettext_lazy(
+        "This card number fails the Luhn check; some real cards do, so compare it with the card."
+    ),
+}
+
+
+def warning_text(warning: Any) -> str:
+    """The message of a stored warning ({"field", "code", "message"}) for a person: the fixed
+    text of its code in the reader's language, else the stored message; never the bare code."""
+    if not isinstance(warning, dict):
+        return str(warning or "")
+    fixed = FIXED_WARNING_MESSAGES.get(str(warning.get("code") or ""))
+    if fixed is not None:
+        return str(fixed)
+    message = str(warning.get("message") or "")
+    return message or str(gettext_lazy("Check this value against the document."))

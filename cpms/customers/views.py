@@ -14,15 +14,17 @@ from django.views.decorators.http import require_POST
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
 from cpms.core.console import error_text
-from cpms.core.errors import CpmsError, NotFound, ValidationFailed
+from cpms.core.errors import CpmsError, NotFound
 from cpms.core.pagination import keyset_page
 from cpms.customers import selectors, services
 from cpms.customers.choices import CustomerKind, CustomerStatus
+from cpms.customers.errors import DuplicateIdentity, PossibleDuplicate
 from cpms.customers.forms import (
     ConsentForm,
     ConsentWithdrawForm,
     CustomerForm,
     CustomFieldDefinitionForm,
+    KycRequestForm,
     StatusForm,
 )
 from cpms.customers.models import (
@@ -66,6 +68,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         )
     except CpmsError as exc:
         raise Http404 from exc
+    total = customers.count()
+    first = customers.filter(pk__gt=rows[0].pk).count() + 1 if rows else 0
     masked = selectors.customer_masked(rows)
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -76,6 +80,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "section": "customers",
             "rows": list(zip(rows, masked, strict=True)),
             "next_cursor": next_cursor,
+            "total": total,
+            "first": first,
+            "last": first + len(rows) - 1 if rows else 0,
+            "first_page_query": query.urlencode() if request.GET.get("cursor") else "",
             "query": query.urlencode(),
             "q": q,
             "status": status,
@@ -130,6 +138,12 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["custom_values"] = selectors.customer_custom_values(
             user=request.user, customer=customer
         )
+        context["kyc_request"] = services.kyc_pending_request(customer)
+        context["kyc_form"] = KycRequestForm()
+        context["duplicate"] = selectors.duplicate_confirmation(
+            user=request.user, customer=customer
+        )
+        context["warnings"] = selectors.data_warnings(customer)
     return render(request, "customers/detail.html", context)
 
 
@@ -144,19 +158,46 @@ def _apply_errors(form: Any, exc: CpmsError) -> None:
         form.add_error(None, exc.message)
 
 
+def _form_options(request: HttpRequest, customer: Customer | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "user": request.user,
+        "kyc_needs_approval": services.kyc_verification_needs_approval(),
+    }
+    if customer is not None:
+        options.update(
+            current_manager=customer.relationship_manager_id,
+            current_segment=customer.segment,
+            current_kyc=customer.kyc_status,
+        )
+    return options
+
+
 @login_required
 def customer_create(request: HttpRequest) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
-    initial = {"branch_id": request.user.branch_id, "relationship_manager_id": request.user.pk}
+    initial = {"branch_id": request.user.branch_id}
+    if user_has_permission(request.user, MANAGE_PERMISSION):
+        initial["relationship_manager_id"] = request.user.pk
     form = CustomerForm(
         request.POST or None,
         initial=initial,
         definitions=selectors.custom_field_list(user=request.user, active=True),
+        **_form_options(request),
     )
+    duplicate: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_register(actor=request.user, data=form.data_for_service())
+        except DuplicateIdentity as exc:
+            form.add_error("identity_number", exc.message)
+            duplicate = {"existing": exc.existing}
+        except PossibleDuplicate as exc:
+            form.possible_duplicate = True
+            form.add_error(None, exc.message)
+            duplicate = {"candidates": exc.candidates, "elsewhere": exc.elsewhere}
         except CpmsError as exc:
+            if "duplicate_reason" in exc.fields:
+                form.possible_duplicate = True
             _apply_errors(form, exc)
         else:
             messages.success(request, _("Customer registered."))
@@ -166,7 +207,12 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "customers/form.html",
-        {"section": "customers", "form": form, "title": _("Register a customer")},
+        {
+            "section": "customers",
+            "form": form,
+            "title": _("Register a customer"),
+            "duplicate": duplicate,
+        },
     )
 
 
@@ -197,14 +243,17 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         kind=customer.kind,
         definitions=selectors.custom_field_list(user=request.user, kind=customer.kind, active=True),
         stored=customer.custom_fields,
+        **_form_options(request, customer),
     )
+    duplicate: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         try:
             services.customer_update(
                 actor=request.user, customer=customer, data=form.data_for_service()
             )
-        except ValidationFailed as exc:
-            _apply_errors(form, exc)
+        except DuplicateIdentity as exc:
+            form.add_error("identity_number", exc.message)
+            duplicate = {"existing": exc.existing}
         except CpmsError as exc:
             _apply_errors(form, exc)
         else:
@@ -218,6 +267,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "customer": customer,
             "title": _("Edit customer %(number)s") % {"number": customer.customer_number},
+            "duplicate": duplicate,
         },
     )
 
@@ -242,6 +292,33 @@ def customer_status(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Status changed."))
+    return redirect("customers:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def kyc_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask a second person to confirm the customer's KYC as verified (maker-checker)."""
+    require_staff(request, MANAGE_PERMISSION)
+    customer = _visible(request, pk, MANAGE_PERMISSION)
+    form = KycRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Use at most 500 characters."))
+        return redirect("customers:detail", pk=pk)
+    try:
+        outcome = services.kyc_verify_request(
+            actor=request.user, customer=customer, reason=form.cleaned_data["reason"]
+        )
+    except CpmsError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        if isinstance(outcome, Customer):
+            messages.success(request, _("KYC marked as verified."))
+        else:
+            messages.success(
+                request,
+                _("KYC verification requested: it waits for a second person to approve it."),
+            )
     return redirect("customers:detail", pk=pk)
 
 

@@ -1,6 +1,8 @@
 """Demo data of data quality: one near-duplicate of a demo customer (a homophone surname, same
-birth date, phone and ID number), registered through the customer services as the demo
-relationship manager rm1, then a duplicate scan in rm1's scope so the review queue has work.
+birth date and phone, an ID number one sequence apart: a typing error), registered through the
+customer services as the demo relationship manager rm1 (who confirms the possible-duplicate
+warning, as a rushed clerk would), then a duplicate scan in rm1's scope so the review queue
+has work.
 
 Does nothing when there are no demo customers (tags `demo-finance` / `demo-retail`); a second
 run finds the tagged duplicate and creates nothing."""
@@ -74,12 +76,14 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
             "kind": CustomerKind.INDIVIDUAL,
             "legal_name": twin_name,
             "identity_kind": IdentityKind.RESIDENT_ID,
-            "identity_number": pii["identity_number"] or "",
+            "identity_number": _neighbour(pii["identity_number"] or ""),
             "date_of_birth": source.date_of_birth,
             "phone": pii["phone"] or "",
             "branch_id": source.branch_id,
             "relationship_manager_id": actor.pk,
             "tags": [DUPLICATE_TAG],  # not a demo-* profile tag: later demos must not build on it
+            "confirm_possible_duplicate": True,
+            "duplicate_reason": "Customer insists this is a new account (demo)",
         },
     )
     report = services.duplicate_scan(actor=actor)
@@ -87,3 +91,15 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
         f"customer {twin.customer_number} (near-duplicate of {source.customer_number})",
         f"possible duplicates flagged: {report.flagged}",
     ]
+
+
+def _neighbour(number: str) -> str:
+    """A valid resident ID with the same region and birth date and the next sequence number
+    (the same document cannot be registered twice)."""
+    from stdnum.cn import ric
+
+    if len(number) != 18:
+        return number
+    sequence = (int(number[14:17]) % 999) + 1
+    body = f"{number[:14]}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")

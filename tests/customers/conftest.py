@@ -120,3 +120,11 @@ def define(actor: Any, **overrides: Any) -> Any:
     }
     data.update(overrides)
     return custom_field_define(actor=actor, data=data)
+
+
+@pytest.fixture
+def kyc_four_eyes_off(db):
+    """The `customers.kyc_verify` approval policy disabled: KYC may be set verified directly."""
+    from cpms.approvals.models import ApprovalPolicy
+
+    ApprovalPolicy.objects.filter(action="customers.kyc_verify").update(enabled=False)

@@ -25,6 +25,7 @@ def demo_staff(make_user):
     make_user(Role.ADMINISTRATOR, username="admin", branch=branches[0])
     make_user(Role.RELATIONSHIP_MANAGER, username="rm1", branch=branches[0])
     make_user(Role.RELATIONSHIP_MANAGER, username="rm2", branch=branches[1])
+    make_user(Role.COMPLIANCE_OFFICER, username="compliance1", branch=branches[0])
     return branches
 
 
@@ -52,6 +53,10 @@ def test_demo_load__both_profiles_with_valid_identifiers(demo_staff):
     }
     assert {customer.branch.code for customer in customers} == {"BJ01", "SH01", "SZ01"}
     assert {customer.relationship_manager.username for customer in customers} == {"rm1", "rm2"}
+    # KYC verified through four eyes: requested by the manager, approved by compliance1
+    verified = [customer for customer in customers if customer.kyc_status == "verified"]
+    assert verified and all(customer.kyc_reviewed_at for customer in verified)
+    assert sum(line.endswith("verified (approved)") for line in created) == len(verified)
     for customer in customers:
         number = pii_read(customer, "identity_number")
         if customer.kind == "individual":

@@ -244,10 +244,15 @@ def test_customer_list__query_count_does_not_grow_with_rows(rm1, rm1_client, tok
     _list_queries(api, "/api/v1/customers/")  # warm: token use recorded, keys unwrapped
     _list_queries(rm1_client, "/customers/")
     one = (_list_queries(api, "/api/v1/customers/"), _list_queries(rm1_client, "/customers/"))
-    for number in ("360426199101010071", "110112195001011238", "810000199001011230"):
+    for n, number in enumerate(("360426199101010071", "110112195001011238", "810000199001011230")):
         customer_register(
             actor=rm1,
-            data=individual(relationship_manager_id=rm1.pk, identity_number=number),
+            data=individual(
+                legal_name=f"客户{'甲乙丙'[n]}",
+                phone=f"1390000000{n}",
+                relationship_manager_id=rm1.pk,
+                identity_number=number,
+            ),
         )
 
     four = (_list_queries(api, "/api/v1/customers/"), _list_queries(rm1_client, "/customers/"))

@@ -66,7 +66,7 @@ def test_customer_register__individual_is_encrypted_indexed_and_audited(rm1):
         assert clear not in text
 
 
-def test_customer_register__organisation_with_uscc(rm1):
+def test_customer_register__organisation_with_uscc(rm1, kyc_four_eyes_off):
     customer = services.customer_register(
         actor=rm1,
         data=organisation(
@@ -217,7 +217,12 @@ def test_customer_list__finds_name_and_pinyin(compliance, customer, rm1):
 def test_customer_list__relationship_manager_sees_only_assigned(rm1, rm2, customer):
     own = services.customer_register(
         actor=rm2,
-        data=individual(relationship_manager_id=rm2.pk, identity_number=OTHER_RESIDENT_ID),
+        data=individual(
+            legal_name="李四",
+            phone="13900139000",
+            relationship_manager_id=rm2.pk,
+            identity_number=OTHER_RESIDENT_ID,
+        ),
     )
 
     assert list(selectors.customer_list(user=rm1)) == [customer]
@@ -255,7 +260,7 @@ def test_customer_update__changes_phone_and_risk_and_audits_hashes(rm1, customer
     assert "13912345678" not in str(entry.after)
 
 
-def test_customer_update__kyc_review_date_follows_risk_rating(rm1, customer):
+def test_customer_update__kyc_review_date_follows_risk_rating(rm1, customer, kyc_four_eyes_off):
     services.customer_update(
         actor=rm1,
         customer=customer,
