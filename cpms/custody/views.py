@@ -122,16 +122,19 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "allowed": set(allowed_events(item.state)) if can_operate else set(),
             "can_operate": can_operate,
             "overdue": item.is_overdue(),
+            # one form per step on one page: each its own element ids (labels stay right)
             "forms": {
-                "put_away": forms.PutAwayForm(),
-                "check_out": forms.CheckOutForm(),
-                "check_in": forms.CheckInForm(initial={"condition_grade": item.condition_grade}),
-                "return": forms.ReturnForm(),
-                "dispose": forms.DisposeForm(),
-                "move": forms.MoveForm(user=request.user),
-                "found": forms.FoundForm(),
-                "photo": forms.PhotoForm(),
-                "incident": forms.IncidentForm(),
+                "put_away": forms.PutAwayForm(auto_id="id_put_away_%s"),
+                "check_out": forms.CheckOutForm(auto_id="id_check_out_%s"),
+                "check_in": forms.CheckInForm(
+                    initial={"condition_grade": item.condition_grade}, auto_id="id_check_in_%s"
+                ),
+                "return": forms.ReturnForm(auto_id="id_return_%s"),
+                "dispose": forms.DisposeForm(auto_id="id_dispose_%s"),
+                "move": forms.MoveForm(user=request.user, auto_id="id_move_%s"),
+                "found": forms.FoundForm(auto_id="id_found_%s"),
+                "photo": forms.PhotoForm(auto_id="id_photo_%s"),
+                "incident": forms.IncidentForm(auto_id="id_incident_%s"),
             },
         },
     )
