@@ -57,7 +57,7 @@ class ImportJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.dataset} {self.original_name} ({self.status})"
+        return f"{self.get_dataset_display()} {self.original_name} ({self.get_status_display()})"
 
     @property
     def finished(self) -> bool:
