@@ -3,9 +3,10 @@ Permission checks happen at the interface (console, API, CLI); `user` is the act
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.db import connection
@@ -144,33 +145,52 @@ def sequence_of(entry: AuditEntry) -> int | None:
         return None
 
 
-def entry_rows(*, user: Any, filters: Mapping[str, Any]) -> Iterator[list[Any]]:
-    """CSV rows (header first) of the filtered log, newest first, streamed."""
-    yield [
-        "id",
-        "sequence",
-        "time",
-        "actor_id",
-        "actor_name",
-        "actor_roles",
-        "channel",
-        "ip",
-        "user_agent",
-        "request_id",
-        "action",
-        "object_type",
-        "object_id",
-        "before",
-        "after",
-        "reason",
-        "entry_hash",
+def export_header(zone_name: str) -> list[str]:
+    """The CSV header in the reader's language; the time column names its zone."""
+    return [
+        _("ID"),
+        _("Sequence"),
+        _("Time (%(zone)s)") % {"zone": zone_name},
+        _("Actor ID"),
+        _("Actor"),
+        _("Actor roles"),
+        _("Channel"),
+        _("IP address"),
+        _("User agent"),
+        _("Request ID"),
+        _("Action"),
+        _("Object type"),
+        _("Object ID"),
+        _("Before"),
+        _("After"),
+        _("Reason"),
+        _("Entry hash"),
     ]
+
+
+def entry_rows(
+    *, user: Any, filters: Mapping[str, Any], zone: tzinfo | None = None
+) -> Iterator[list[Any]]:
+    """CSV rows (header first) of the filtered log, newest first, streamed. Times are in `zone`
+    (default: the active time zone, the one the console shows) as ISO 8601 with the offset,
+    and the header names the zone, so a spreadsheet reader sees the screen's clock. The zone
+    and the header's language are fixed now, not when the stream is read."""
+    from django.utils import timezone
+
+    zone = zone or timezone.get_current_timezone()
+    header = export_header(str(getattr(zone, "key", None) or zone))
+    return itertools.chain([header], _entry_values(user=user, filters=filters, zone=zone))
+
+
+def _entry_values(*, user: Any, filters: Mapping[str, Any], zone: tzinfo) -> Iterator[list[Any]]:
+    from django.utils import timezone
+
     entries = entry_list(user=user, filters=filters).order_by(*ENTRY_ORDERING)
     for entry in entries.iterator(chunk_size=2000):
         yield [
             entry.pk,
             "" if sequence_of(entry) is None else sequence_of(entry),
-            entry.created_at.isoformat(),
+            timezone.localtime(entry.created_at, zone).isoformat(),
             entry.actor_id or "",
             entry.actor_name,
             entry.actor_roles,

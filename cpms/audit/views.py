@@ -79,7 +79,7 @@ def entry_export(request: HttpRequest) -> HttpResponse:
         tabular.csv_lines(selectors.entry_rows(user=request.user, filters=filters)),
         content_type="text/csv; charset=utf-8",
     )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")  # the screen's clock, like the rows
     response["Content-Disposition"] = f'attachment; filename="cpms-audit-{stamp}.csv"'
     return response
 

@@ -36,14 +36,15 @@ def test_entry_export__formula_text_is_neutralised(auditor_console):
                 reason=payload,
             )
 
+    auditor_console.cookies["django_language"] = "en"  # the header is in the reader's language
     response = auditor_console.get("/audit/export.csv", {"object_type": "formula"})
 
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     header = rows[0]
-    object_ids = [row[header.index("object_id")] for row in rows[1:]]
-    reasons = [row[header.index("reason")] for row in rows[1:]]
+    object_ids = [row[header.index("Object ID")] for row in rows[1:]]
+    reasons = [row[header.index("Reason")] for row in rows[1:]]
     expected = sorted("'" + payload for payload in PAYLOADS)
     assert (sorted(object_ids), sorted(reasons)) == (expected, expected)
     assert [row[0] for row in rows[1:]] == [row[0] for row in rows[1:] if row[0].isdigit()]
