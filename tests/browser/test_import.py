@@ -124,3 +124,64 @@ def test_manager_imports_customers_and_watches_the_progress(
     assert Customer.objects.count() == COUNT
     assert ImportJob.objects.get(pk=job_id).rows_written == COUNT
     shoot(page, "4-imported")
+
+
+def test_compliance_officer_exports_with_an_approved_request_picked_from_a_list(
+    live_server, page, shoot, enrol
+):
+    import io
+
+    from cpms.approvals.services import approval_approve
+    from cpms.dataio.errors import ExportApprovalPending
+
+    branch = user_services.branch_ensure(actor=None, code="HZ01", name="杭州分行", city="杭州")
+    officer = user_services.user_create(
+        actor=None,
+        username="compliance-export",
+        password=PASSWORD,
+        display_name="合规甲",
+        roles=[Role.COMPLIANCE_OFFICER.value],
+        branch=branch,
+    )
+    checker = user_services.user_create(
+        actor=None,
+        username="compliance-checker",
+        password=PASSWORD,
+        display_name="合规乙",
+        roles=[Role.COMPLIANCE_OFFICER.value],
+        branch=branch,
+    )
+    secret = enrol(officer)
+
+    def approved_request(maker, approver) -> int:
+        try:
+            services.data_export(
+                actor=maker,
+                dataset="customers",
+                stream=io.BytesIO(),
+                file_format="xlsx",
+                include_pii=True,
+                reason="监管机构来函 2026-17",
+            )
+        except ExportApprovalPending as pending:
+            request_id = int(pending.fields["approval_request"])
+        approval_approve(actor=approver, request_id=request_id, reason="同意")
+        return request_id
+
+    own = approved_request(officer, checker)
+    others = approved_request(checker, officer)
+
+    sign_in(page, f"{live_server.url}/data/export/", "compliance-export", PASSWORD, secret)
+    grants = page.locator("#export-grants label")
+    assert grants.count() == 2  # "none" and the officer's own request
+    text = grants.nth(1).inner_text()
+    assert "合规乙" in text and "XLSX" in text and "监管机构来函 2026-17" in text
+    assert page.locator(f'#export-grants input[value="{others}"]').count() == 0
+    shoot(page, "1-export-picker")
+
+    page.locator(f'#export-grants input[value="{own}"]').check()
+    with page.expect_download() as download:
+        page.locator("main form button[type=submit]").click()
+    assert download.value.suggested_filename == "customers.xlsx"
+    page.goto(f"{live_server.url}/data/export/")
+    assert page.locator("#export-grants label").count() == 1  # used: no longer offered
