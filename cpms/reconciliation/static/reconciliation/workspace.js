@@ -5,6 +5,12 @@
 (function () {
   "use strict";
 
+  // htmx settles "style" from the old element onto its swapped twin; Chromium marks inputs
+  // with an empty style attribute, and copying it is an inline style the CSP refuses
+  if (window.htmx) {
+    window.htmx.config.attributesToSettle = ["class", "width", "height"];
+  }
+
   function workspace() {
     return document.querySelector("[data-workspace]");
   }
