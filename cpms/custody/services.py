@@ -183,7 +183,7 @@ def _holding_status(actor: Any, holding: Holding, state: str, *, now: Any) -> No
         object_id=holding.pk,
         before={"status": before},
         after={"status": status},
-        reason=_("Custody item %(state)s") % {"state": state},
+        reason=_("Custody item %(state)s") % {"state": CustodyState(state).label},
     )
 
 

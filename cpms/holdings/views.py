@@ -354,6 +354,18 @@ def position_remove(request: HttpRequest, pk: int, position_id: int) -> HttpResp
     return redirect("holdings:detail", pk=pk)
 
 
+def _where(key: str) -> str:
+    """Where a price file is wrong, in words: "row 3.price" -> "Row 3, column price"."""
+    row, _dot, column = key.partition(".")
+    if row.startswith("row ") and row[4:].isdigit() and column:
+        return _("Row %(row)s, column %(column)s") % {"row": row[4:], "column": column}
+    if row == "header":
+        return _("Header row")
+    if row == "file":
+        return _("File")
+    return key
+
+
 @login_required
 def prices_import(request: HttpRequest) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
@@ -371,7 +383,7 @@ def prices_import(request: HttpRequest) -> HttpResponse:
             )
         except CpmsError as exc:
             messages.error(request, exc.message)
-            errors = [(str(key), str(value)) for key, value in exc.fields.items()]
+            errors = [(_where(str(key)), str(value)) for key, value in exc.fields.items()]
         else:
             messages.success(request, _("Prices imported."))
     return render(

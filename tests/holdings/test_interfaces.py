@@ -227,7 +227,8 @@ def test_console__prices_import(rm1_client):
         reverse("holdings:prices-import"),
         {"file": SimpleUploadedFile("p.csv", b"instrument_code,price,priced_on\nA,x,2026-01-05\n")},
     )
-    assert "row 2.price" in bad.content.decode()
+    assert "Row 2, column price" in bad.content.decode()
+    assert "row 2.price" not in bad.content.decode()
     assert InstrumentPrice.objects.count() == 1
 
 
