@@ -4,19 +4,19 @@ the API or an import) is shown as it was entered."""
 
 from __future__ import annotations
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy
 
 SEGMENTS = {
     # financial services
-    "private banking": pgettext_lazy("customer segment", "Private banking"),
-    "wealth": pgettext_lazy("customer segment", "Wealth management"),
-    "mass affluent": pgettext_lazy("customer segment", "Mass affluent"),
-    "corporate": pgettext_lazy("customer segment", "Corporate"),
+    "private banking": gettext_lazy("Private banking"),
+    "wealth": gettext_lazy("Wealth management"),
+    "mass affluent": gettext_lazy("Mass affluent"),
+    "corporate": gettext_lazy("Corporate"),
     # retail
-    "member": pgettext_lazy("customer segment", "Member"),
-    "silver member": pgettext_lazy("customer segment", "Silver member"),
-    "gold member": pgettext_lazy("customer segment", "Gold member"),
-    "corporate buyer": pgettext_lazy("customer segment", "Corporate buyer"),
+    "member": gettext_lazy("Member"),
+    "silver member": gettext_lazy("Silver member"),
+    "gold member": gettext_lazy("Gold member"),
+    "corporate buyer": gettext_lazy("Corporate buyer"),
 }
 
 
