@@ -118,3 +118,55 @@ def test_custodian_takes_an_item_into_custody_with_picker_and_typed_value(live_s
     assert re.search(r"1–1\s*\S+\s*1", listing)  # "1–1 of 1" in any language
     shoot(page, "custody-list")
     assert console_errors == []
+
+
+def test_manager_registers_property_with_picker_and_typed_value(live_server, page, shoot):
+    # given a relationship manager with a customer
+    branch = user_services.branch_ensure(actor=None, code="HZ02", name="杭州二分行", city="杭州")
+    manager = user_services.user_create(
+        actor=None,
+        username="rm-property",
+        password=PASSWORD,
+        display_name="客户经理丙",
+        roles=[Role.RELATIONSHIP_MANAGER.value],
+        branch=branch,
+    )
+    customer_register(
+        actor=manager,
+        data={
+            "kind": "individual",
+            "legal_name": "赵六",
+            "identity_kind": "resident_id",
+            "identity_number": RESIDENT_ID,
+            "relationship_manager_id": manager.pk,
+        },
+    )
+
+    # when they register a contract, picking the owner by clicking a match
+    sign_in(page, f"{live_server.url}/holdings/new/?kind=contract", "rm-property", PASSWORD)
+    owner = page.locator("#id_customer")
+    owner.click()
+    owner.press_sequentially("赵", delay=50)
+    match = page.locator("#id_customer-options [role=option]", has_text="赵六")
+    match.wait_for()
+    match.click()
+    page.locator("#id_identifier").fill("HT-2026-01")
+    page.locator("#id_description").fill("商铺租赁合同")
+    page.locator("#id_value").fill("1,234,567.80")
+    page.locator("#id_valued_on").fill("2026-01-02")
+    page.locator("#id_details-contract_number").fill("HT-2026-01")
+    page.locator("#id_details-counterparty").fill("杭州某物业公司")
+    shoot(page, "property-form")
+    page.get_by_role("button", name="保存", exact=True).click()
+
+    # then the property page shows the owner's name and the value with separators and currency
+    page.wait_for_url(re.compile(r"/holdings/\d+/$"))
+    facts = page.locator("dl.holdings-facts").first.inner_text()
+    assert "赵六" in facts and "1,234,567.80 CNY" in facts
+    shoot(page, "property-detail")
+
+    # and the property list too
+    page.goto(f"{live_server.url}/holdings/")
+    listing = page.locator("main").inner_text()
+    assert "赵六" in listing and "1,234,567.80 CNY" in listing
+    shoot(page, "property-list")
