@@ -21,6 +21,7 @@ SCOPING_PERMISSIONS = frozenset(
         "holdings.manage",
         "ledger.view",
         "ledger.post",
+        "custody.operate",
     }
 )
 
