@@ -50,18 +50,20 @@ def build(world: dict) -> None:
     from cpms.customers.services import customer_register
     from cpms.quality.models import DuplicateCandidate
     from cpms.quality.services import duplicate_scan
+    from tests.customers.legacy import legacy_registration
 
     manager = world["users"]["relationship_manager"]
-    twin = customer_register(
-        actor=manager,
-        data={
-            "kind": "organisation",
-            "legal_name": "矩阵测试",
-            "identity_kind": "uscc",
-            "identity_number": "91350100M000100Y43",
-            "relationship_manager_id": manager.pk,
-        },
-    )
+    with legacy_registration():  # a duplicate from before the registry refused them
+        twin = customer_register(
+            actor=manager,
+            data={
+                "kind": "organisation",
+                "legal_name": "矩阵测试",
+                "identity_kind": "uscc",
+                "identity_number": "91350100M000100Y43",
+                "relationship_manager_id": manager.pk,
+            },
+        )
     duplicate_scan(actor=None)
     world["quality_candidate"] = DuplicateCandidate.objects.get(
         customer_a=world["customer"], customer_b=twin
