@@ -272,7 +272,9 @@ def _workspace_context(
 def _render_workspace(request: HttpRequest, account, data: QueryDict, **extra: Any):
     """The whole page, or for HTMX the pane it asked for (the other pane keeps its state: its
     form is included in the request) or both panes."""
-    target = request.headers.get("HX-Target", "") if request.headers.get("HX-Request") else None
+    target = None
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        target = request.headers.get("HX-Target", "")
     if target in PANE_TARGETS:
         side = PANE_TARGETS[target]
         context = {**_workspace_context(request, account, data, panes=(side,)), **extra}
@@ -280,7 +282,7 @@ def _render_workspace(request: HttpRequest, account, data: QueryDict, **extra: A
         response = render(request, f"reconciliation/partials/_{template}.html", context)
     else:
         context = {**_workspace_context(request, account, data), **extra}
-        template = "partials/_workspace" if target is not None else "workspace"
+        template = "partials/_workspace" if target == "workspace" else "workspace"
         response = render(request, f"reconciliation/{template}.html", context)
     if target is not None:
         response["HX-Push-Url"] = (
@@ -332,9 +334,13 @@ def match_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _after_write(request, account, data, error=error_text(exc))
     # the next open line of the page becomes the selection: Enter, Enter, ... through a day
     data.pop("pick", None)
-    data["line"] = request.POST.get("next_line", "")
-    if data["line"] and selectors.open_line_get(account, data["line"]) is None:
-        data["line"] = ""
+    data["line"] = ""
+    try:
+        following = selectors.open_line_get(account, request.POST.get("next_line"))
+    except NotFound:
+        following = None
+    if following is not None:
+        data["line"] = str(following.pk)
     done = _("Matched: line of %(date)s, %(amount)s.") % {
         "date": line.booking_date.isoformat(),
         "amount": format_minor(line.amount_minor, account.asset.code),

@@ -16,6 +16,7 @@ CONSOLE = {
     "reconciliation:upload": Rule(ACT),
     "reconciliation:workspace": Rule(VIEW),
     "reconciliation:match": Rule(ACT, "POST"),
+    "reconciliation:accept": Rule(ACT, "POST"),
     "reconciliation:unmatch": Rule(ACT, "POST"),
     "reconciliation:breaks": Rule(VIEW),
     "reconciliation:break-assign": Rule(ACT, "POST"),
@@ -116,7 +117,7 @@ def build(world: dict) -> None:
 
 
 def console_kwargs(name: str, world: dict) -> dict | None:
-    if name in ("reconciliation:workspace", "reconciliation:match"):
+    if name in ("reconciliation:workspace", "reconciliation:match", "reconciliation:accept"):
         return {"pk": world["recon_bank"].pk}
     if name == "reconciliation:detail":
         return {"pk": world["recon_statement"].pk}

@@ -252,7 +252,10 @@ def test_console_report__shows_totals(console, reconciled):
     assert "Reconciliation report 2025-03-31" in page
     # statement closing, ledger through the date, ledger at the closing date, difference,
     # matched, unmatched lines, unmatched transfers, not adding up, not checkable, breaks by age
-    assert "BANK:BOC:CNY 2025-03-04 1,074.50 CNY 170.00 CNY 100.00 CNY 974.50 CNY 1 1 1 0 0 0 0 0 0" in page
+    assert (
+        "BANK:BOC:CNY 2025-03-04 1,074.50 CNY 170.00 CNY 100.00 CNY 974.50 CNY 1 1 1 0 0 0 0 0 0"
+        in page
+    )
 
 
 def test_console_upload__refusal_shown_on_form(console, cny_bank):

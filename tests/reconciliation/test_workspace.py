@@ -288,6 +288,32 @@ def test_workspace_select_and_match__next_line_selected(console, cny_bank, cash)
     assert "Matched: line of 2025-03-01, 1.00 CNY." in response.content.decode()
 
 
+def test_workspace_match__refusal_shown_with_the_selected_line(console, cny_bank, cash):
+    owner = data.statement(cny_bank)
+    [line] = data.lines(owner, [(D(2025, 3, 1), 100, "A")])
+    [wrong] = data.transfers(cny_bank, cash, [(D(2025, 3, 1), 250, "B")])
+    response = console.post(
+        reverse("reconciliation:match", kwargs={"pk": cny_bank.pk}),
+        {"line_id": line.pk, "transfer_id": wrong.pk, "line": line.pk, "next_line": "junk"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="workspace",
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "moves 2.50 CNY on the bank account; the line says 1.00 CNY" in body
+    assert response.context["selected"].pk == line.pk
+    assert not Match.objects.exists()
+    # a forged next line is ignored once a match is made
+    [right] = data.transfers(cny_bank, cash, [(D(2025, 3, 1), 100, "A")])
+    made = console.post(
+        reverse("reconciliation:match", kwargs={"pk": cny_bank.pk}),
+        {"line_id": line.pk, "transfer_id": right.pk, "next_line": "junk"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="workspace",
+    )
+    assert made.status_code == 200 and made.context["selected"] is None
+
+
 def test_workspace_accept_view__accepts_the_page_suggestions(console, cny_bank, cash):
     owner = data.statement(cny_bank)
     lines = data.lines(owner, [(D(2025, 3, 1), 100, "A"), (D(2025, 3, 2), 200, "B")])
