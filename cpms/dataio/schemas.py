@@ -9,8 +9,7 @@ from ninja import Schema
 
 
 class ImportErrorOut(Schema):
-    """One stored problem, its message in the language of the request."""
-
+    # One stored problem; `message` is rendered in the language of the request.
     row: int | None
     column: str
     message: str
