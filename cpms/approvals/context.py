@@ -46,6 +46,9 @@ class BalanceChange:
     account: str
     before: str
     after: str
+    # what is wrong with "after" (it would go below zero, say): shown with the row, and gone
+    # with it once the request is decided (then "now" is no longer "before")
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class ApprovalContext:
         return self.customers[0] if self.customers else None
 
     def text_lines(self) -> list[str]:
-        """The context as plain lines (e-mails, notifications): no masked ID, no links."""
+        """The context as plain lines (e-mails, notifications): no masked ID, no balances, no
+        links — the page behind the link shows those to whoever may open it."""
         lines = [self.title]
         if self.amount:
             lines.append(f"{_('Amount')}: {self.amount}")

@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cpms.approvals import registry
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.models import ApprovalRequest
 
@@ -61,9 +60,9 @@ def _link(request: ApprovalRequest) -> str:
 
 
 def _summary_lines(request: ApprovalRequest) -> list[str]:
-    from cpms.approvals.selectors import action_label
+    from cpms.approvals.selectors import action_label, approval_context
 
-    context = registry.context(request.action, request.payload, viewer=None)
+    context = approval_context(user=None, request=request)
     lines = [f"{action_label(request.action)} #{request.pk}", *context.text_lines()]
     if not context.amount and request.amount_minor is not None and request.currency:
         from cpms.core.money import format_minor
@@ -82,7 +81,7 @@ def _body(request: ApprovalRequest, intro: str, summary: list[str]) -> str:
         f"{_('Reason')}: {request.reason}",
         f"{_('Expires')}: {expires}",
         "",
-        f"{_('Open')}: {_link(request)}",
+        f"{_('Open the request')}: {_link(request)}",
     ]
     return "\n".join(lines)[:4000]
 

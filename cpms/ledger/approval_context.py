@@ -58,18 +58,17 @@ def transfer_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalCont
                 continue
             posted = totals[account.pk].posted
             after = _after(account, posted, amount, debit=is_debit)
+            label = display.account_label(account)
             balances.append(
                 BalanceChange(
-                    account=display.account_label(account),
+                    account=label,
                     before=display.money(posted, account.asset),
                     after=display.money(after, account.asset),
+                    warning=_("%(account)s would go below zero.") % {"account": label}
+                    if after < 0 and account.no_negative
+                    else "",
                 )
             )
-            if after < 0 and account.no_negative:
-                warnings.append(
-                    _("%(account)s would go below zero.")
-                    % {"account": display.account_label(account)}
-                )
     customers = []
     roles = []
     for account, role in ((debit, _("Paying customer")), (credit, _("Receiving customer"))):

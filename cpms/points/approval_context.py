@@ -45,10 +45,11 @@ def adjustment_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalCo
                     account=_("%(name)s · points") % {"name": name},
                     before=_points(now),
                     after=_points(after),
+                    warning=_("The customer does not have this many points now.")
+                    if after < 0
+                    else "",
                 ),
             )
-            if after < 0:
-                warnings.append(_("The customer does not have this many points now."))
     title = _("Adjust the points of %(name)s by %(points)s") % {"name": name, "points": signed}
     return ApprovalContext(
         title=title,
