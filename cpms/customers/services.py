@@ -464,6 +464,19 @@ def _claim_identity(customer: Customer, key: str, *, actor: Any) -> None:
     claim.save(update_fields=["customer"])
 
 
+def identity_claim(customer: Customer, *, actor: Any) -> None:
+    """Claim the customer's identity document (for writers other than customer_register, such
+    as a bulk import creating rows itself): inside their transaction, after the row carries its
+    blind index. Raises DuplicateIdentity when another customer holds the document."""
+    _claim_identity(
+        customer,
+        identity_key(
+            customer.identity_kind, customer.identity_country, customer.identity_number_index
+        ),
+        actor=actor,
+    )
+
+
 def _release_identity(customer: Customer) -> None:
     IdentityClaim.objects.filter(customer=customer).delete()
 
