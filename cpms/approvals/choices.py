@@ -44,3 +44,4 @@ class ApprovalAction(models.TextChoices):
     MONITORING_RULE_CHANGE = "monitoring.rule_change", _("Monitoring rule change")
     PRIVACY_BULK_EXPORT = "privacy.bulk_export", _("Bulk export of personal data")
     POINTS_ADJUST = "points.adjust", _("Loyalty points adjustment")
+    CUSTOMERS_KYC_VERIFY = "customers.kyc_verify", _("KYC verification")
