@@ -88,9 +88,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-@require_recent_authentication
 def staff_create(request: HttpRequest) -> HttpResponse:
-    _require_manage(request)
+    _require_manage(request)  # before re-authentication: no detour for those who may not
+    return _staff_create(request)
+
+
+@require_recent_authentication
+def _staff_create(request: HttpRequest) -> HttpResponse:
     form = StaffCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -252,13 +256,17 @@ def _perform(request: HttpRequest, action: str, member: User, reason: str) -> Ht
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-@require_recent_authentication
 def staff_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    _require_manage(request)
-    spec = ACTIONS.get(action)
-    if spec is None:
+    _require_manage(request)  # before re-authentication: no detour for those who may not
+    if action not in ACTIONS:
         raise Http404
     member = _member(request, pk)
+    return _staff_action(request, member, action)
+
+
+@require_recent_authentication
+def _staff_action(request: HttpRequest, member: User, action: str) -> HttpResponse:
+    spec = ACTIONS[action]
     form = StaffActionForm(request.POST if request.method == "POST" else None)
     if not spec["allowed"](member, request.user):
         if member.pk == request.user.pk:
