@@ -49,11 +49,18 @@ def search_customers(*, user: Any, q: str, extra: Mapping[str, str]) -> Iterable
 def relationship_manager_queryset(*, user: Any) -> Any:
     """People the user may make a customer's relationship manager: active staff who may manage
     customers (an active grant with customers.manage), within the staff picker's reach (the
-    user's `users.view` scope, or their own branch)."""
+    user's `users.view` scope, or their own branch). Someone who manages only their assigned
+    customers may assign only themselves (anyone else would take the customer out of their
+    scope)."""
+    from cpms.access.checks import permission_scopes
+    from cpms.access.choices import Scope
     from cpms.access.models import Grant
     from cpms.customers.models import MANAGE_PERMISSION
     from cpms.users.pickers import staff_queryset
 
+    reach = {scope for scope, _branch in permission_scopes(user, MANAGE_PERMISSION)}
+    if not reach & {Scope.ALL, Scope.BRANCH}:
+        return staff_queryset(user=user).filter(pk=user.pk)
     holders = Grant.objects.filter(
         revoked_at__isnull=True, role__is_active=True, role__permissions__code=MANAGE_PERMISSION
     ).values("user_id")

@@ -53,12 +53,25 @@ def test_list__customer_number_header_and_totals(rm1, rm1_client, customer):
 def test_relationship_manager_picker__only_people_who_manage_customers(
     rm1, rm2, make_user, customer
 ):
+    from cpms.access.services import grant_create, role_get
+
     finance = make_user(Role.FINANCE_OFFICER, username="fin-picker", display_name="财务甲")
-    people = set(relationship_manager_queryset(user=rm1))
+    head = make_user(Role.AUDITOR, username="branch-head")  # sees staff (users.view)
+    grant_create(
+        actor=None,
+        user=head,
+        role=role_get(Role.RELATIONSHIP_MANAGER.value),
+        scope="branch",
+        branch=rm1.branch,
+    )
+    people = set(relationship_manager_queryset(user=head))
     assert rm1 in people and rm2 in people
     assert finance not in people
+    # a manager of assigned customers only can assign only themselves
+    assert set(relationship_manager_queryset(user=rm1)) == {rm1}
     labels = [option.label for option in search_relationship_managers(user=rm1, q="经理", extra={})]
     assert labels == ["经理一"]
+    assert [o.label for o in search_relationship_managers(user=rm1, q="rm2", extra={})] == []
     assert list(search_relationship_managers(user=rm1, q="", extra={})) == []
     # the scoped selector of customers is untouched
     assert list(selectors.customer_list(user=rm1)) == [customer]
