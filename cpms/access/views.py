@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -197,11 +198,14 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
 @login_required
 def staff_list(request: HttpRequest) -> HttpResponse:
     require_staff(request, "roles.manage", "users.view")
+    staff = selectors.staff_list(user=request.user).order_by("username", "pk")
+    page = Paginator(staff, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "access/staff_list.html",
         {
-            "staff": selectors.staff_list(user=request.user).order_by("username"),
+            "staff": page.object_list,
+            "page": page,
             "can_admin_staff": user_has_permission(request.user, "users.manage")
             or user_has_permission(request.user, "users.view"),
             "section": "access",
