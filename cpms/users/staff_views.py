@@ -96,6 +96,8 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 @require_recent_authentication
 def _staff_create(request: HttpRequest) -> HttpResponse:
     form = StaffCreateForm(request.POST or None)
+    if not user_has_permission(request.user, "roles.manage"):
+        del form.fields["roles"]  # roles are granted by those who compose them (access pages)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -105,7 +107,7 @@ def _staff_create(request: HttpRequest) -> HttpResponse:
                 display_name=data["display_name"],
                 email=data["email"],
                 branch=data["branch"],
-                roles=list(data["roles"]),
+                roles=list(data.get("roles") or []),
                 reason=data["reason"],
             )
         except CpmsPermissionDenied as exc:

@@ -209,3 +209,28 @@ def test_edit__branch_by_name_and_audited(admin_client, make_user, branch):
     target.refresh_from_db()
     assert (target.display_name, target.branch) == ("李四", other)
     assert AuditEntry.objects.filter(action=AuditAction.USER_UPDATED).exists()
+
+
+def test_create__without_roles_manage_offers_no_roles(make_user, branch):
+    from cpms.access import services as access_services
+    from cpms.access.models import Role as AccessRole
+
+    people = access_services.role_create(
+        actor=None, code="people_admin", name="People admin", permissions=["users.manage"]
+    )
+    clerk = make_user(Role.CUSTOMER_SERVICE, username="hr-clerk")
+    access_services.grant_create(actor=None, user=clerk, role=people)
+    client = client_for(clerk)
+    assert "roles" not in client.get(reverse("users:staff-create")).context["form"].fields
+    response = client.post(
+        reverse("users:staff-create"),
+        {
+            "username": "via-hr",
+            "display_name": "人事新人",
+            "branch": branch.pk,
+            "roles": [AccessRole.objects.get(code="administrator").code],
+        },
+    )
+    assert response.status_code == 200 and "password" in response.context
+    created = User.objects.get(username="via-hr")
+    assert not created.grants.exists()
