@@ -262,3 +262,27 @@ def test_merge__context_shows_both_customers(checker, customer, other_customer):
     )
     assert [block.name for block in context.customers] == ["张三", "李四"]
     assert all(block.masked_id for block in context.customers)
+
+
+@pytest.mark.django_db
+def test_policies__threshold_shown_and_typed_in_main_units(client_for, configurer):
+    client = client_for(configurer)
+    listing = client.get("/approvals/policies/").content.decode()
+    assert "50,000.00 CNY" in listing and "5000000" not in listing
+    form = client.get("/approvals/policies/ledger.transfer/").content.decode()
+    assert 'value="50,000.00"' in form and "minor units" not in form
+    response = client.post(
+        "/approvals/policies/ledger.transfer/",
+        {
+            "enabled": "on",
+            "approvers_required": 1,
+            "currency": "CNY",
+            "threshold": "1.234",
+            "expiry_hours": 24,
+            "approver_permission": "approvals.decide",
+        },
+    )
+    assert response.status_code == 200  # too many decimals: refused, nothing changed
+    from cpms.approvals.models import ApprovalPolicy
+
+    assert ApprovalPolicy.objects.get(action="ledger.transfer").threshold_minor == 5_000_000
