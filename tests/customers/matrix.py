@@ -1,6 +1,6 @@
-"""Permission matrix declarations of the customer registry's custom fields (see
-tests/permission_rules.py). The registry's original pages and endpoints are declared in
-tests/test_permission_matrix.py itself."""
+"""Permission matrix declarations of the customer registry's custom fields and KYC verification
+requests (see tests/permission_rules.py). The registry's original pages and endpoints are
+declared in tests/test_permission_matrix.py itself."""
 
 from __future__ import annotations
 
@@ -9,15 +9,20 @@ from tests.permission_rules import Rule
 CONFIGURE = ("customers.configure",)
 BASE = "/api/v1/customers/custom-fields"
 
+MANAGE = ("customers.manage",)
+KYC = "/api/v1/customers/{customer_id}/kyc-verification"
+
 CONSOLE = {
     "customers:fields": Rule(CONFIGURE),
     "customers:field-edit": Rule(CONFIGURE),
+    "customers:kyc-request": Rule(MANAGE, "POST", scoped=True),
 }
 
 API = {
     ("GET", BASE): Rule(("customers.view", "customers.configure")),
     ("POST", BASE): Rule(CONFIGURE, "POST"),
     ("PATCH", f"{BASE}/{{definition_id}}"): Rule(CONFIGURE, "PATCH"),
+    ("POST", KYC): Rule(MANAGE, "POST", scoped=True),
 }
 
 WRITE_BODIES = {
@@ -28,6 +33,7 @@ WRITE_BODIES = {
         "field_type": "text",
     },
     f"{BASE}/{{definition_id}}": {"label": "Renamed by the matrix", "active": False},
+    KYC: {"reason": "matrix"},
 }
 
 PLACEHOLDERS = {"{definition_id}": lambda world: str(world["custom_field"].pk)}
@@ -51,10 +57,17 @@ def build(world: dict) -> None:
 def console_kwargs(name: str, world: dict) -> dict | None:
     if name == "customers:field-edit":
         return {"pk": world["custom_field"].pk}
+    if name == "customers:kyc-request":
+        return {"pk": world["customer"].pk}
     return None
 
 
 def state(world: dict) -> tuple:
-    from cpms.customers.models import CustomFieldDefinition
+    from cpms.approvals.models import ApprovalRequest
+    from cpms.customers.models import Customer, CustomFieldDefinition
 
-    return tuple(CustomFieldDefinition.objects.order_by("pk").values_list("key", "label", "active"))
+    return (
+        *CustomFieldDefinition.objects.order_by("pk").values_list("key", "label", "active"),
+        ApprovalRequest.objects.filter(action="customers.kyc_verify").count(),
+        tuple(Customer.objects.order_by("pk").values_list("kyc_status", flat=True)),
+    )
