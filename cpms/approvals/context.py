@@ -101,15 +101,21 @@ def customer_blocks(
     if not found:
         return ()
     masked = customer_selectors.customer_masked(found)
+    from cpms.access.checks import user_has_permission
+
     openable: set[int] = set()
-    if viewer is not None and getattr(viewer, "is_authenticated", False):
+    if (
+        viewer is not None
+        and getattr(viewer, "is_authenticated", False)
+        and user_has_permission(viewer, "customers.view")
+    ):
         try:
             openable = set(
                 customer_selectors.customer_list(user=viewer)
                 .filter(pk__in=[customer.pk for customer in found])
                 .values_list("pk", flat=True)
             )
-        except Exception:  # no customers.view at all: no links
+        except Exception:  # a scope that cannot be read: no links
             openable = set()
     blocks = []
     for index, (customer, hidden) in enumerate(zip(found, masked, strict=True)):

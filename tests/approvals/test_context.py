@@ -286,3 +286,20 @@ def test_policies__threshold_shown_and_typed_in_main_units(client_for, configure
     from cpms.approvals.models import ApprovalPolicy
 
     assert ApprovalPolicy.objects.get(action="ledger.transfer").threshold_minor == 5_000_000
+
+
+@pytest.mark.django_db
+def test_role_grant__detail_page_reads_in_words(make_user, configurer, checker, client_for):
+    from cpms.access import services as access_services
+    from cpms.access.models import Role
+
+    person = make_user("relationship_manager", username="rm8", display_name="客户经理八")
+    role = Role.objects.get(code="auditor")
+    request = access_services.grant_request(
+        actor=configurer, user=person, role=role, reason="年度审计"
+    )
+    assert isinstance(request, ApprovalRequest)
+    html = client_for(checker).get(f"/approvals/{request.pk}/").content.decode()
+    assert "客户经理八" in html and str(role.display_name) in html
+    assert "Separation of duties" in html
+    assert "&#x27;user_id&#x27;" not in html and "user_id" not in html
