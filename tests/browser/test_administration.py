@@ -154,3 +154,49 @@ def test_administrator_adds_resets_and_deactivates_staff(live_server, page, enro
     created.refresh_from_db()
     assert not created.password_change_required
     other.close()
+
+
+def test_administrator_sees_permission_names_and_why_a_grant_is_refused(
+    live_server, page, enrol, shoot
+):
+    # given an administrator and a finance officer
+    shanghai = user_services.branch_ensure(actor=None, code="SH01", name="上海分行", city="上海")
+    admin = user_services.user_create(
+        actor=None,
+        username="admin-c",
+        password=PASSWORD,
+        display_name="系统管理员",
+        roles=[Role.ADMINISTRATOR.value],
+        branch=shanghai,
+    )
+    secret = enrol(admin)
+    finance = user_services.user_create(
+        actor=None,
+        username="fin-c",
+        password=PASSWORD,
+        display_name="财务甲",
+        roles=[Role.FINANCE_OFFICER.value],
+        branch=shanghai,
+    )
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, f"{live_server.url}/access/roles/", "admin-c", PASSWORD, secret)
+
+    # then roles list their permissions by name, with the code in small text
+    row = page.locator("table tbody tr", has_text="finance_officer")
+    assert "查看客户" in row.inner_text() and "customers.view" in row.inner_text()
+    shoot(page, "roles")
+    page.goto(f"{live_server.url}/access/conflicts/")
+    assert "ledger.post" in page.locator("table").inner_text()
+    shoot(page, "conflicts")
+
+    # when they grant the auditor role to the finance officer, the refusal names both duties
+    page.goto(f"{live_server.url}/access/staff/{finance.pk}/")
+    page.locator("#id_role").select_option("auditor")
+    page.locator("#id_scope").select_option("all")
+    page.locator("#id_reason").fill("临时顶岗")
+    page.locator("main form:not(.inline-form) button[type=submit]").last.click()
+    alert = page.locator("p.form-error")
+    alert.wait_for()
+    text = alert.inner_text()
+    assert "fin-c" in text and "audit.export + ledger.post" in text
+    shoot(page, "sod-refused")
