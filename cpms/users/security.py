@@ -451,6 +451,36 @@ def password_change(*, actor: User, user: User, old: str, new: str) -> User:
     return locked
 
 
+# one administrator may not both reset a person's password and remove their two-factor
+# enrolment within this window: together the two would let them sign in as that person
+TWO_KEY_WINDOW = timedelta(hours=24)
+
+
+def _refuse_second_key(*, actor: User | None, user: User, other: str) -> None:
+    """Refuse when `actor` did the `other` half of a takeover of `user` within the window; a
+    second administrator must do it (the CLI, the server operator's tool, is not limited)."""
+    if actor is None:
+        return
+    from cpms.audit.models import AuditEntry
+
+    since = timezone.now() - TWO_KEY_WINDOW
+    if AuditEntry.objects.filter(
+        action=other, object_type="user", object_id=str(user.pk), actor=actor, created_at__gte=since
+    ).exists():
+        raise PermissionDenied(
+            _(
+                "You reset this person's %(other)s less than 24 hours ago: another "
+                "administrator must do this, so that no one person can sign in as them."
+            )
+            % {
+                "other": _("two-factor sign-in")
+                if other == AuditAction.MFA_DISABLED
+                else _("password")
+            },
+            code="users.two_key_rule",
+        )
+
+
 def password_reset(*, actor: User | None, user: User, reason: str = "") -> str:
     """An administrator gives `user` a new one-time password (returned, shown once) that they
     must replace at the next sign-in; their sessions end (the session hash changes). Not for
@@ -465,6 +495,7 @@ def password_reset(*, actor: User | None, user: User, reason: str = "") -> str:
     password = services.one_time_password()
     with transaction.atomic():
         locked = services.staff_administered(actor=actor, user=user)
+        _refuse_second_key(actor=actor, user=locked, other=AuditAction.MFA_DISABLED)
         locked.set_password(password)
         locked.password_change_required = True
         locked.save(update_fields=["password", "password_change_required"])
@@ -605,6 +636,7 @@ def mfa_reset(*, actor: User | None, user: User, reason: str = "") -> None:
 
             staff_administered(actor=actor, user=user)  # in scope, else not found
         _lock_user(user.pk)
+        _refuse_second_key(actor=actor, user=user, other=AuditAction.PASSWORD_RESET)
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is None or not device.is_confirmed:
             raise Conflict(

@@ -191,6 +191,38 @@ def test_mfa_reset__of_another_person_is_audited(admin, make_user, enrol):
     assert actions_since(mark) == [AuditAction.MFA_DISABLED]
 
 
+@pytest.mark.parametrize("first", ["password", "mfa"])
+def test_one_administrator_cannot_reset_both_password_and_two_factor(
+    admin, make_user, enrol, first
+):
+    # together the two resets would let one administrator sign in as the officer
+    officer = make_user(Role.FINANCE_OFFICER, username="fin-k")
+    enrol(officer)
+    second_admin = make_user(Role.ADMINISTRATOR, username="admin-second")
+    if first == "password":
+        security.password_reset(actor=admin, user=officer, reason="forgot")
+    else:
+        security.mfa_reset(actor=admin, user=officer, reason="lost phone")
+    officer.refresh_from_db()
+    before = (officer.password, security.mfa_device(officer) is None)
+    mark = audit_mark()
+    with pytest.raises(PermissionDenied) as refused:
+        if first == "password":
+            security.mfa_reset(actor=admin, user=officer, reason="and the phone")
+        else:
+            security.password_reset(actor=admin, user=officer, reason="and the password")
+    assert refused.value.code == "users.two_key_rule"
+    officer.refresh_from_db()
+    assert (officer.password, security.mfa_device(officer) is None) == before
+    assert actions_since(mark) == []
+    # a second administrator may do the other half
+    if first == "password":
+        security.mfa_reset(actor=second_admin, user=officer, reason="lost phone too")
+        assert security.mfa_device(officer) is None
+    else:
+        assert security.password_reset(actor=second_admin, user=officer, reason="forgot too")
+
+
 def test_cli_commands_call_the_same_services(make_user, capsys):
     rm = make_user(Role.RELATIONSHIP_MANAGER, username="rm-cli")
     mark = audit_mark()
