@@ -49,6 +49,7 @@ def test_default_policies__exist_for_every_builtin_action():
         "monitoring.rule_change": (True, 1, None, "", "approvals.decide"),
         "privacy.bulk_export": (True, 1, None, "", "approvals.decide"),
         "points.adjust": (True, 1, None, "", "approvals.decide"),
+        "customers.kyc_verify": (True, 1, None, "", "approvals.decide"),
     }
 
 
