@@ -303,3 +303,27 @@ def test_role_grant__detail_page_reads_in_words(make_user, configurer, checker, 
     assert "客户经理八" in html and str(role.display_name) in html
     assert "Separation of duties" in html
     assert "&#x27;user_id&#x27;" not in html and "user_id" not in html
+
+
+@pytest.mark.django_db
+def test_kyc_verify__context_shows_customer_and_review_dates(checker, customer):
+    context = registry.context(
+        "customers.kyc_verify",
+        {"customer_id": customer.pk, "customer_number": customer.customer_number},
+        viewer=checker,
+    )
+    assert context.customer.name == "张三"
+    assert context.customer.masked_id
+    labels = [row.label for row in context.rows]
+    assert "Next review if approved" in labels
+
+
+@pytest.mark.django_db
+def test_dispose__missing_item_still_reads_in_words(checker):
+    context = registry.context(
+        "holdings.dispose",
+        {"item_id": 0, "holding_number": "P-1", "description": "金条", "method": "拍卖"},
+        viewer=checker,
+    )
+    assert context.title == "Dispose of P-1 金条"
+    assert context.warnings
