@@ -32,7 +32,7 @@ from cpms.customers.choices import (
 )
 from cpms.customers.models import MANAGE_PERMISSION, Customer
 from cpms.customers.schemas import CustomerData
-from cpms.customers.services import kyc_next_review, name_pinyin
+from cpms.customers.services import kyc_next_review, kyc_verification_needs_approval, name_pinyin
 from cpms.dataio.choices import RowOutcome
 from cpms.dataio.columns import (
     CellInvalid,
@@ -202,6 +202,7 @@ class Context:
     digest: Any = None
     pinyin_cache: dict[str, str] = field(default_factory=dict)
     today: datetime.date = field(default_factory=timezone.localdate)
+    kyc_needs_approval: bool = True
 
     def index(self, name: str, value: str) -> str:
         if not value or self.root is None:
@@ -277,6 +278,7 @@ def context_for(actor: Any, *, root: bytes | None) -> Context:
         branches=branches,
         branch_codes=codes,
         scopes=permission_scopes(actor, MANAGE_PERMISSION),
+        kyc_needs_approval=kyc_verification_needs_approval(),
     )
     if root is not None:
         context.digest = crypto.blind_index_for(root, "audit-digest", "text")
@@ -597,6 +599,16 @@ def _plan_row(
         values["relationship_manager_id"] = context.actor.pk  # new customers: the importer's
     if values["kind"] == CustomerKind.ORGANISATION and values.get("date_of_birth") is not None:
         errors["date_of_birth"] = _("An organisation has no date of birth.")
+    if (
+        values["kyc_status"] == KycStatus.VERIFIED
+        and getattr(customer, "kyc_status", None) != KycStatus.VERIFIED
+        and context.kyc_needs_approval
+    ):
+        # four eyes: a file cannot do what the form may not (customers.kyc_verify policy)
+        errors["kyc_status"] = _(
+            "Marking KYC as verified needs a second person: use “Request KYC verification” on "
+            "the customer's page."
+        )
     reviewed = values.get("kyc_reviewed_at")
     if reviewed is None and values["kyc_status"] == KycStatus.VERIFIED:
         reviewed = values["kyc_reviewed_at"] = context.today

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from cpms.access.checks import require_permission
@@ -29,7 +29,7 @@ from cpms.audit.choices import AuditAction
 from cpms.audit.models import AuditEntry
 from cpms.audit.services import audit_record
 from cpms.core import crypto
-from cpms.core.errors import CpmsError
+from cpms.core.errors import Conflict, CpmsError
 from cpms.customers.choices import CustomerStatus
 from cpms.customers.models import MANAGE_PERMISSION as CUSTOMERS_MANAGE
 from cpms.customers.models import VIEW_PERMISSION as CUSTOMERS_VIEW
@@ -813,6 +813,7 @@ def _customers_write(
             _encrypt(context, customer, plan.pii, ciphers.get(pk))
             customers.append(customer)
         _insert_rows(Customer, customers)
+        _claim_identities(customers)
         for customer, plan in zip(customers, creates, strict=True):
             after = _snapshot(context, customer, plan.pii)
             after["warnings"] = [f"{w['field']}:{w['code']}" for w in plan.row.warnings]
@@ -829,6 +830,33 @@ def _customers_write(
             )
     if updates:
         _customers_update(actor, context, updates, now=now, reason=reason)
+
+
+def _claim_identities(customers: list[Customer]) -> None:
+    """The identity claims of new customers (cpms.customers: one row per document, unique), in
+    the import's transaction: a registration of the same document committed meanwhile makes
+    the whole import fail instead of leaving two customers with one document."""
+    from cpms.customers.models import IdentityClaim
+    from cpms.customers.services import identity_key
+
+    claims = []
+    for customer in customers:
+        key = identity_key(
+            customer.identity_kind, customer.identity_country, customer.identity_number_index
+        )
+        if key:
+            claims.append(IdentityClaim(key=key, customer=customer))
+    try:
+        with transaction.atomic():
+            IdentityClaim.objects.bulk_create(claims, batch_size=500)
+    except IntegrityError:
+        raise Conflict(
+            _(
+                "A customer with one of these identity documents was registered while the file "
+                "was being imported; import the file again to update that customer instead."
+            ),
+            code="customers.duplicate_identity",
+        ) from None
 
 
 def _customers_update(
@@ -879,6 +907,11 @@ def _customers_update(
         rows.append(customer)
         entries.append((customer, before, after, differing))
     _update_rows(Customer, rows, sorted(fields))
+    for plan in plans:
+        if {"identity_number", "identity_kind"} & set(plan.changed):
+            from cpms.customers.services import identity_claim
+
+            identity_claim(plan.customer, actor=actor)  # a changed document takes its claim
     for customer, before, after, differing in entries:
         profile = [name for name in differing if name not in customer_dataset.ASSIGNMENT_FIELDS]
         if profile:
