@@ -242,7 +242,8 @@ class StatementLine:
     debit: int
     credit: int
     balance: int
-    counterparty: str
+    counterparty: str  # the other account's code (API clients read it)
+    counterparty_name: str = ""  # how people read it (statement pages and files)
 
 
 @dataclass
@@ -307,12 +308,13 @@ def account_statement(account: Account, *, start: datetime.date, end: datetime.d
         else transfer.debit_account_id
         for transfer in rows
     }
-    codes = {
-        other.pk: counterparty_label(account, other)
-        for other in Account.objects.filter(pk__in=others).select_related(
-            "asset", "customer", "holding"
-        )
-    }
+    codes: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for other in Account.objects.filter(pk__in=others).select_related(
+        "asset", "customer", "holding"
+    ):
+        codes[other.pk] = other.code
+        names[other.pk] = counterparty_label(account, other)
     balance = opening
     for transfer in rows:
         is_debit = transfer.debit_account_id == account.pk
@@ -322,7 +324,9 @@ def account_statement(account: Account, *, start: datetime.date, end: datetime.d
         statement.total_debits += debit
         statement.total_credits += credit
         other = transfer.credit_account_id if is_debit else transfer.debit_account_id
-        statement.lines.append(StatementLine(transfer, debit, credit, balance, codes[other]))
+        statement.lines.append(
+            StatementLine(transfer, debit, credit, balance, codes[other], names[other])
+        )
     statement.closing = balance
     return statement
 

@@ -292,7 +292,7 @@ def test_statement_counterparty__other_customer_not_named(finance, cash, other_c
     today = datetime.date.today()
     with translation.override("en"):
         statement = selectors.account_statement(cash, start=today, end=today)
-    names = [line.counterparty for line in statement.lines]
+    names = [line.counterparty_name for line in statement.lines]
     assert "Client-money bank account · CNY" in names
     assert "Another customer's account (Customer money)" in names
     assert not any("李四" in name for name in names)

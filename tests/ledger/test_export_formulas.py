@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from cpms.ledger import services
@@ -19,12 +19,13 @@ def test_statement_xlsx__formula_references_are_neutralised_strings(finance, cas
     for payload in PAYLOADS:
         fund(cash, 100, reference=payload)
 
-    exported = services.statement_export(
-        actor=finance, account_ref=cash.code, start=today, end=today, fmt="xlsx"
-    )
+    with translation.override("en"):
+        exported = services.statement_export(
+            actor=finance, account_ref=cash.code, start=today, end=today, fmt="xlsx"
+        )
 
     sheet = load_workbook(io.BytesIO(exported.content)).active
-    header = next(row[0].row for row in sheet.iter_rows() if row[0].value == "Date")
+    header = next(row[0].row for row in sheet.iter_rows() if row[0].value == "Value date")
     lines = list(sheet.iter_rows(min_row=header + 1, max_row=header + len(PAYLOADS)))
     assert [(row[2].value, row[2].data_type) for row in lines] == [
         ("'" + payload, "s") for payload in PAYLOADS
