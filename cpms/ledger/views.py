@@ -442,6 +442,12 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
     rows = selectors.trial_balance(request.user)
     totals = selectors.trial_balance_totals(rows)
+    names = {
+        account.pk: display.account_label(account)
+        for account in Account.objects.select_related("asset", "customer", "holding").filter(
+            pk__in=[row.account_id for row in rows]
+        )
+    }
     return render(
         request,
         "ledger/trial_balance.html",
@@ -450,6 +456,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
             "rows": [
                 {
                     "row": row,
+                    "name": names.get(row.account_id, row.code),
                     "debits": _money(row.debits, row.exponent),
                     "credits": _money(row.credits, row.exponent),
                     "net": _money(row.net_debit, row.exponent),
