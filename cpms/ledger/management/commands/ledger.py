@@ -19,6 +19,7 @@ import pydantic
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.types import integer_text
@@ -43,7 +44,7 @@ def _date(text: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(text)
     except ValueError as exc:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD).") from exc
+        raise CommandError(_("%(text)r is not a date (YYYY-MM-DD).") % {"text": text}) from exc
 
 
 def _error_lines(exc: CpmsError) -> list[str]:
@@ -127,7 +128,7 @@ class Command(BaseCommand):
             return None
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise CommandError(f"No active user named {username!r}.")
+            raise CommandError(_("No active user named %(name)r.") % {"name": username})
         return user
 
     # ------------------------------------------------------------------ check
@@ -136,13 +137,15 @@ class Command(BaseCommand):
         result = services.ledger_check_record(actor=self._user(options["actor"]))
         if result.ok:
             self.stdout.write(
-                f"OK: {result.accounts} accounts, {result.transfers} transfers; every invariant "
-                "holds."
+                _("OK: %(accounts)s accounts, %(transfers)s transfers; every invariant holds.")
+                % {"accounts": result.accounts, "transfers": result.transfers}
             )
             return
         for problem in result.problems:
             self.stdout.write(problem)
-        raise CommandError(f"{len(result.problems)} problem(s) found.", returncode=1)
+        raise CommandError(
+            _("%(count)s problem(s) found.") % {"count": len(result.problems)}, returncode=1
+        )
 
     # ------------------------------------------------------------------ post
 
@@ -153,7 +156,9 @@ class Command(BaseCommand):
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(
-                f"{path}: cannot be read as UTF-8 text ({exc}).", returncode=REFUSED
+                _("%(path)s: cannot be read as UTF-8 text (%(error)s).")
+                % {"path": path, "error": exc},
+                returncode=REFUSED,
             ) from exc
         rows: list[tuple[int, Any]] = []
         if fmt == "csv":
@@ -182,10 +187,14 @@ class Command(BaseCommand):
                     rows.append((number, json.loads(line)))
                 except json.JSONDecodeError as exc:
                     raise CommandError(
-                        f"{path}: line {number}: not JSON ({exc.msg}).", returncode=REFUSED
+                        _("%(path)s: line %(line)s: not JSON (%(error)s).")
+                        % {"path": path, "line": number, "error": exc.msg},
+                        returncode=REFUSED,
                     ) from exc
         if not rows:
-            raise CommandError(f"{path}: no transfers in the file.", returncode=REFUSED)
+            raise CommandError(
+                _("%(path)s: no transfers in the file.") % {"path": path}, returncode=REFUSED
+            )
         return rows
 
     def _validate_rows(self, rows: list[tuple[int, Any]]) -> list[TransferIn]:
@@ -209,7 +218,8 @@ class Command(BaseCommand):
         for problem in problems:
             self.stderr.write(problem)
         raise CommandError(
-            f"The file was refused ({len(problems)} problem(s)); nothing was posted.",
+            _("The file was refused (%(count)s problem(s)); nothing was posted.")
+            % {"count": len(problems)},
             returncode=REFUSED,
         )
 
@@ -217,7 +227,7 @@ class Command(BaseCommand):
         actor = self._user(options["actor"])
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(f"No such file: {path}", returncode=REFUSED)
+            raise CommandError(_("No such file: %(path)s") % {"path": path}, returncode=REFUSED)
         rows = self._read_rows(path, options["format"])
         items = self._validate_rows(rows)
         lines = [number for number, _ in rows]
@@ -248,13 +258,19 @@ class Command(BaseCommand):
                     raise DryRun
         except DryRun:
             self.stdout.write(
-                f"Dry run: {len(items)} transfer(s) in {batches} batch(es) would post; "
-                "nothing was written."
+                _(
+                    "Dry run: %(count)s transfer(s) in %(batches)s batch(es) would post; "
+                    "nothing was written."
+                )
+                % {"count": len(items), "batches": batches}
             )
             return
         self.stdout.write(
-            f"Posted {posted} transfer(s) in {batches} batch(es); {held} held for approval; "
-            f"{replayed} replayed (already posted)."
+            _(
+                "Posted %(posted)s transfer(s) in %(batches)s batch(es); %(held)s held for "
+                "approval; %(replayed)s replayed (already posted)."
+            )
+            % {"posted": posted, "batches": batches, "held": held, "replayed": replayed}
         )
 
     @staticmethod
@@ -358,7 +374,9 @@ class Command(BaseCommand):
         close = services.period_close(
             actor=actor, through=options["through"], reason=options["reason"]
         )
-        self.stdout.write(f"The books are closed through {close.through.isoformat()}.")
+        self.stdout.write(
+            _("The books are closed through %(date)s.") % {"date": close.through.isoformat()}
+        )
 
     def _open_account(self, options: dict[str, Any]) -> None:
         """Names a person knows (customer and property numbers) to the ids the service takes."""
@@ -371,7 +389,9 @@ class Command(BaseCommand):
                 .first()
             )
             if customer_id is None:
-                raise CommandError(f"No customer has the number {options['customer']!r}.")
+                raise CommandError(
+                    _("No customer has the number %(number)r.") % {"number": options["customer"]}
+                )
         if options["holding"]:
             holding_id = (
                 Holding.objects.filter(holding_number=options["holding"].strip())
@@ -379,7 +399,10 @@ class Command(BaseCommand):
                 .first()
             )
             if holding_id is None:
-                raise CommandError(f"No property item has the number {options['holding']!r}.")
+                raise CommandError(
+                    _("No property item has the number %(number)r.")
+                    % {"number": options["holding"]}
+                )
         try:
             with transaction.atomic():
                 try:
@@ -397,20 +420,25 @@ class Command(BaseCommand):
                     if customer_id is None or "customer_id" not in exc.fields:
                         raise
                     raise CommandError(
-                        f"No customer has the number {options['customer']!r}."
+                        _("No customer has the number %(number)r.")
+                        % {"number": options["customer"]}
                     ) from exc
                 label = f"{account.get_purpose_display()}, {account.asset.code}"
                 if options["dry_run"]:
                     raise DryRun
         except DryRun:
             self.stdout.write(
-                f"Dry run: account {account.code} ({label}) would be opened; nothing was written."
+                _("Dry run: account %(code)s (%(label)s) would be opened; nothing was written.")
+                % {"code": account.code, "label": label}
             )
             return
         identifier = account.bank_account_identifier
-        suffix = f", bank account identifier {identifier}" if identifier else ""
-        self.stdout.write(f"Opened account {account.code} (id {account.pk}): {label}{suffix}.")
+        suffix = _(", bank account identifier %(id)s") % {"id": identifier} if identifier else ""
+        self.stdout.write(
+            _("Opened account %(code)s (id %(id)s): %(label)s%(suffix)s.")
+            % {"code": account.code, "id": account.pk, "label": label, "suffix": suffix}
+        )
 
     def _expire_holds(self, options: dict[str, Any]) -> None:
         count = services.holds_expire(actor=None)
-        self.stdout.write(f"Voided {count} expired hold(s).")
+        self.stdout.write(_("Voided %(count)s expired hold(s).") % {"count": count})
