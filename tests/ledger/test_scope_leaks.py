@@ -365,7 +365,7 @@ def test_console_transfer_new__out_of_scope_account_reads_like_a_missing_one(
     def post(ref: str):
         return client.post(
             reverse("ledger:transfer-new"),
-            {side: ref, other: bank.code, "amount": "1.00", "idempotency_key": f"c:{ref}"},
+            {side: ref, other: bank.pk, "amount": "1.00", "idempotency_key": f"c:{ref}"},
         )
 
     out_of_scope = post(str(far_cash.pk))
