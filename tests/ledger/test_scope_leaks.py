@@ -26,7 +26,7 @@ from cpms.users import services as user_services
 from cpms.users.choices import Role
 from tests.customers.conftest import individual
 
-FAR_RESIDENT_ID = "11010519491231002X"
+FAR_RESIDENT_ID = "440304198506120035"  # not the nearby customer's: one document, one customer
 
 
 @pytest.fixture
