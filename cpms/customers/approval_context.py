@@ -30,6 +30,9 @@ def kyc_verify_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalCo
         status = str(customer.get_kyc_status_display())
         reviewed = customer.kyc_reviewed_at.isoformat() if customer.kyc_reviewed_at else ""
         try:
+            # once verified (the request was carried out), "if approved" no longer applies
+            if customer.kyc_status == "verified":
+                raise ValueError
             next_review = kyc_next_review(timezone.localdate(), customer.risk_rating).isoformat()
         except Exception:
             next_review = ""
