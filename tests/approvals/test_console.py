@@ -32,7 +32,9 @@ def test_inbox__staff_without_approvals_permission_is_403(client_for, outsider, 
     request.refresh_from_db()
     assert request.status == ApprovalStatus.PENDING
     assert ApprovalDecision.objects.count() == 0
-    assert AuditEntry.objects.count() == audit_before
+    # nothing changed; each refusal is recorded (access.denied) and nothing else
+    assert AuditEntry.objects.exclude(action="access.denied").count() == audit_before
+    assert AuditEntry.objects.filter(action="access.denied").count() == 4
 
 
 @pytest.mark.django_db
