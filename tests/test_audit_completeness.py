@@ -26,6 +26,14 @@ EXEMPT = {
     "audit/services.py:audit_record": "it is the audit trail",
     "audit/services.py:audit_seal": "appends leaves to the audit trail's own tree",
     "audit/services.py:checkpoint_write": "signs the audit trail's own tree",
+    "customers/services.py:identity_claim": (
+        "the uniqueness claim of an identity document, written inside the transaction of the "
+        "registration, update or import whose audit entry records the document"
+    ),
+    "notifications/services.py:staff_notices_send": (
+        "in-app notices to approvers, written inside the approval transaction whose "
+        "approval.* audit entry records the event"
+    ),
     "ledger/services.py:asset_get": (
         "reference data (a currency or instrument code and its minor unit) created on first "
         "use inside the transaction of the account or transfer whose audit entry names it"

@@ -27,6 +27,12 @@ def _told(request) -> dict[str, str]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Notices are written in the site's default language; these tests read the English."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def people(make_user, maker, checker, checker2, outsider, branch):
     """Give everyone an address; a service account holding the deciding permission."""

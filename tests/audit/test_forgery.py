@@ -220,5 +220,9 @@ def test_audit_verify__recent_unsealed_entries_after_the_checkpoint_are_fine(
 ):
     make_entries(2)
     result = verify()
-    assert (result.ok, result.unsealed, AuditEntry.objects.count()) == (True, 2, 12)
+    assert (
+        result.ok,
+        result.unsealed,
+        AuditEntry.objects.exclude(action="access.denied").count(),
+    ) == (True, 2, 12)
     assert timezone.now() > latest_checkpoint().created_at

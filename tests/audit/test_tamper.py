@@ -215,4 +215,8 @@ def test_audit_verify__tampered_tree_node_is_named(make_entries):
 def test_audit_verify__unsealed_recent_entries_are_not_a_problem(sealed_log, make_entries):
     make_entries(3)
     result = verify()
-    assert (result.ok, result.unsealed, AuditEntry.objects.count()) == (True, 3, 18)
+    assert (
+        result.ok,
+        result.unsealed,
+        AuditEntry.objects.exclude(action="access.denied").count(),
+    ) == (True, 3, 18)

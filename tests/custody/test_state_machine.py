@@ -86,13 +86,16 @@ def test_transition__every_state(event, item_in, rm1, checker, audit_log):
         events_before = CustodyEvent.objects.filter(item=item).count()
         audit_log.mark()
         if state not in sources:
-            entries = AuditEntry.objects.count()
+            entries = AuditEntry.objects.exclude(action="access.denied").count()
             with pytest.raises(TransitionRefused) as refused:
                 run(event, rm1, item, checker)
             assert refused.value.code == "custody.transition_refused", (event, state)
             assert CustodyItem.objects.get(pk=item.pk).state == state
             assert CustodyEvent.objects.filter(item=item).count() == events_before
-            assert AuditEntry.objects.count() == entries, (event, state)
+            assert AuditEntry.objects.exclude(action="access.denied").count() == entries, (
+                event,
+                state,
+            )
             continue
         run(event, rm1, item, checker)
         item.refresh_from_db()

@@ -147,7 +147,7 @@ def test_export_import_round_trip(rm1, compliance, make_user, tmp_path, suffix):
     approval_approve(actor=checker, request_id=request.pk, reason="ok")
     code, _out, err = command("export", "customers", approval_request=request.pk, **options)
     assert code == 0, err
-    entries = AuditEntry.objects.count()
+    entries = AuditEntry.objects.exclude(action="access.denied").count()
     code, out, err = command("import", "customers", str(out_path), actor="rm1", language="en")
     assert code == 0, err
     assert "created 0, updated 0, unchanged 5" in out
@@ -160,7 +160,7 @@ def test_export_import_round_trip(rm1, compliance, make_user, tmp_path, suffix):
         )
     ]
     assert after == before
-    assert AuditEntry.objects.count() == entries + 1
+    assert AuditEntry.objects.exclude(action="access.denied").count() == entries + 1
 
 
 def test_export__scoped_to_the_actor(rm1, rm2, tmp_path):

@@ -42,7 +42,7 @@ def _state() -> tuple:
         Document.objects.count(),
         DocumentVersion.objects.count(),
         DocumentLink.objects.count(),
-        AuditEntry.objects.count(),
+        AuditEntry.objects.exclude(action="access.denied").count(),
     )
 
 

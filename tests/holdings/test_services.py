@@ -56,7 +56,7 @@ def state() -> tuple:
         LoanInstalment.objects.count(),
         PortfolioPosition.objects.count(),
         InstrumentPrice.objects.count(),
-        AuditEntry.objects.count(),
+        AuditEntry.objects.exclude(action="access.denied").count(),
     )
 
 

@@ -33,7 +33,7 @@ def state() -> tuple:
         Trade.objects.count(),
         Transfer.objects.count(),
         Account.objects.count(),
-        AuditEntry.objects.count(),
+        AuditEntry.objects.exclude(action="access.denied").count(),
         tuple(Balance.objects.order_by("pk").values_list("debits_posted", "credits_posted")),
     )
 

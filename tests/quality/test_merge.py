@@ -32,7 +32,7 @@ def pair(rm1):
 
 def _state() -> tuple:
     return (
-        AuditEntry.objects.count(),
+        AuditEntry.objects.exclude(action="access.denied").count(),
         tuple(DuplicateCandidate.objects.values_list("status", flat=True).order_by("pk")),
         ApprovalRequest.objects.count(),
         CustomerMerge.objects.count(),

@@ -36,4 +36,6 @@ def audit_mark() -> int:
 
 
 def actions_since(mark: int) -> list[str]:
-    return actions(pk__gt=mark)
+    """Actions written since `mark`, without the `access.denied` entries that every refusal
+    writes (tests/console/test_refusals.py covers those)."""
+    return [action for action in actions(pk__gt=mark) if action != "access.denied"]

@@ -169,9 +169,13 @@ def test_actions__deactivate_reactivate_reset(admin_client, make_user, enrol):
     base = ("users:staff-action",)
     response = admin_client.post(reverse(*base, args=[target.pk, "mfa-reset"]), {"reason": "r"})
     assert response.status_code == 302 and security.mfa_device(target) is None
-    response = admin_client.post(
-        reverse(*base, args=[target.pk, "password-reset"]), {"reason": "r"}
-    )
+    # the same administrator may not also reset the password (two keys to one account)
+    refused = admin_client.post(reverse(*base, args=[target.pk, "password-reset"]), {"reason": "r"})
+    assert refused.status_code == 403
+    target.refresh_from_db()
+    assert not target.password_change_required
+    second = client_for(make_user(Role.ADMINISTRATOR, username="admin-two"))
+    response = second.post(reverse(*base, args=[target.pk, "password-reset"]), {"reason": "r"})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     target.refresh_from_db()
     assert target.check_password(response.context["password"])
