@@ -34,11 +34,12 @@ def test_sign_in_and_see_the_dashboard_in_chinese(live_server, page):
     page.get_by_label("用户名").fill("browser1")
     page.get_by_label("密码").fill("browser-password-2026")
     page.get_by_role("button", name="登录").click()
-    # then the dashboard greets in Chinese with its live counts
+    # then the dashboard greets in Chinese with the relationship manager's own work
     page.wait_for_url(f"{live_server.url}/")
     assert page.get_by_role("heading", name="仪表板").is_visible()
     assert page.get_by_text("欢迎，浏览器测试。").is_visible()
-    assert page.locator('[data-count="staff"]').inner_text() == "1"
+    assert page.get_by_text("我的客户").is_visible()
+    assert page.locator('[data-count="my_customers"]').inner_text() == "0"
     # and htmx loaded from the vendored file, with no CSP violation or script error
     assert page.evaluate("typeof window.htmx") == "object"
     assert console_errors == []
