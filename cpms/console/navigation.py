@@ -162,6 +162,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("privacy:keys", _("Encryption keys"), "privacy", "keys.manage", COMPLIANCE),
     # system
     NavItem("console:staff", _("Staff & branches"), "staff", group=SYSTEM),
+    NavItem("users:staff-list", _("Staff"), "staff", "users.manage", SYSTEM),
     NavItem(
         "access:staff-list", _("Access control"), "access", ("users.view", "roles.manage"), SYSTEM
     ),
