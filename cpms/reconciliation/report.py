@@ -48,7 +48,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
         tabular.xlsx_append(
             sheet,
             [
-                row["code"],
+                row.get("label") or row["code"],
                 row["asset"],
                 row["statement_closing_date"] or "",
                 money(row["statement_closing_minor"]),

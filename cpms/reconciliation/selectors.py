@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from cpms.access.checks import require_permission
 from cpms.ledger.choices import POSTED_KINDS, AccountPurpose
+from cpms.ledger.display import account_label
 from cpms.ledger.models import Account, Transfer
 from cpms.ledger.selectors import balances_for, visible_accounts
 from cpms.reconciliation.choices import AGE_BUCKETS, BalanceCheck, BreakStatus
@@ -52,6 +53,14 @@ def bank_account_list(user: Any) -> QuerySet[Account]:
     return _bank_accounts().order_by("code")
 
 
+def bank_label(account: Any) -> str:
+    """A bank account as people name it: its ledger name ("客户资金银行账户 · CNY", or the name
+    it was given) and the bank's account identifier, never the ledger code."""
+    label = account_label(account)
+    identifier = (getattr(account, "bank_account_identifier", "") or "").strip()
+    return f"{label} · {identifier}" if identifier else label
+
+
 def bank_account_rows(user: Any) -> list[dict[str, Any]]:
     accounts = list(bank_account_list(user))
     balances = balances_for(accounts)
@@ -59,6 +68,7 @@ def bank_account_rows(user: Any) -> list[dict[str, Any]]:
         {
             "id": account.pk,
             "code": account.code,
+            "label": bank_label(account),
             "name": account.name,
             "asset": account.asset.code,
             "exponent": account.asset.exponent,
@@ -614,6 +624,7 @@ def report_build(user: Any, on: datetime.date) -> dict[str, Any]:
             {
                 "account_id": account.pk,
                 "code": account.code,
+                "label": bank_label(account),
                 "asset": account.asset.code,
                 "exponent": account.asset.exponent,
                 "statement_id": statement.pk if statement is not None else None,

@@ -212,7 +212,8 @@ def test_console_detail__shows_statement_figures_and_lines(console, reconciled):
     statement, matched, _late = reconciled
     page = _text(console.get(reverse("reconciliation:detail", kwargs={"pk": statement.pk})))
     assert "Bank statement STMT1/1" in page
-    assert "Bank account BANK:BOC:CNY (3167)" in page
+    assert "Bank account Client-money bank account · CNY · 3167 (3167)" in page
+    assert "BANK:BOC:CNY" not in page
     assert "File march.sta · mt940" in page
     assert "Opening 2025-03-03 1,000.00 CNY" in page
     assert "Entries 74.50 CNY" in page
@@ -228,7 +229,7 @@ def test_console_detail__shows_statement_figures_and_lines(console, reconciled):
 def test_console_workspace__shows_both_unmatched_sides(console, reconciled, cny_bank):
     _statement, matched, late = reconciled
     page = _text(console.get(reverse("reconciliation:workspace", kwargs={"pk": cny_bank.pk})))
-    assert "Reconciliation workspace: BANK:BOC:CNY" in page
+    assert "Reconciliation workspace: Client-money bank account · CNY · 3167" in page
     assert "Open statement lines 1–1 of 1 · net -25.50 CNY" in page
     assert "2025-03-04 -25.50 CNY FEE-9 —" in page
     assert "Open ledger transfers 1–1 of 1 · net 70.00 CNY" in page
@@ -239,8 +240,8 @@ def test_console_workspace__shows_both_unmatched_sides(console, reconciled, cny_
 def test_console_breaks__shows_open_breaks(console, reconciled):
     page = _text(console.get(reverse("reconciliation:breaks")))
     assert (
-        "Statement line without ledger transfer · statement BANK:BOC:CNY -25.50 CNY FEE-9 0 — Open"
-        in page
+        "Statement line without ledger transfer · statement "
+        "Client-money bank account · CNY · 3167 -25.50 CNY FEE-9 0 — Open" in page
     )
     assert "No breaks." not in page
     resolved = _text(console.get(reverse("reconciliation:breaks"), {"status": "resolved"}))
@@ -253,8 +254,8 @@ def test_console_report__shows_totals(console, reconciled):
     # statement closing, ledger through the date, ledger at the closing date, difference,
     # matched, unmatched lines, unmatched transfers, not adding up, not checkable, breaks by age
     assert (
-        "BANK:BOC:CNY 2025-03-04 1,074.50 CNY 170.00 CNY 100.00 CNY 974.50 CNY 1 1 1 0 0 0 0 0 0"
-        in page
+        "Client-money bank account · CNY · 3167 2025-03-04 1,074.50 CNY 170.00 CNY 100.00 CNY "
+        "974.50 CNY 1 1 1 0 0 0 0 0 0" in page
     )
 
 
@@ -320,7 +321,14 @@ def test_console_report_xlsx(console, cny_bank, post):
     sheet = book.active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("Reconciliation report", "2025-03-31")
-    assert rows[2][:6] == ("BANK:BOC:CNY", "CNY", None, None, "123.45", None)
+    assert rows[2][:6] == (
+        "Client-money bank account · CNY · 3167",
+        "CNY",
+        None,
+        None,
+        "123.45",
+        None,
+    )
 
 
 def _queries(client: Client, url: str) -> int:

@@ -236,6 +236,8 @@ def test_workspace_page__totals_filters_and_formatted_amounts(console, cny_bank,
     data.many(cny_bank, cash, 60)
     page = console.get(_url(cny_bank)).content.decode()
     assert "1–50 of 60" in page
+    assert cny_bank.code not in page  # the bank account by its name, never its ledger code
+    assert "CNY" in page.split("<h1", 1)[1].split("</h1>", 1)[0]
     assert "1,000.00 CNY" in page  # the first line, 100,000 fen
     assert "-5,000.00 CNY" in page  # the first transfer, money out
     filtered = console.get(_url(cny_bank, **{"l-q": "L-0005", "t-amount": "-5,000.01"}))

@@ -23,6 +23,13 @@ def money(value: Any, currency: Any = "") -> str:
     return format_minor(int(value), str(currency or ""))
 
 
+@register.filter
+def bank_label(account: Any) -> str:
+    from cpms.reconciliation.selectors import bank_label as label
+
+    return label(account)
+
+
 @register.simple_tag
 def page_range(page: Any) -> str:
     """ "1–50 of 1,234" for a workspace page (numbers with thousands separators)."""
