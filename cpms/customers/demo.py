@@ -245,7 +245,7 @@ def _verify(customer: Customer, reviewed_on: Any, *, manager: Any, checker: Any)
     outcome = services.kyc_verify_request(
         actor=manager,
         customer=customer,
-        reason="ID document and proof of address checked in branch (demo)",
+        reason="已在网点核验身份证件和地址证明（演示）",
         reviewed_on=reviewed_on,
     )
     if isinstance(outcome, Customer):

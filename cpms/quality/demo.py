@@ -83,7 +83,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
             "relationship_manager_id": actor.pk,
             "tags": [DUPLICATE_TAG],  # not a demo-* profile tag: later demos must not build on it
             "confirm_possible_duplicate": True,
-            "duplicate_reason": "Customer insists this is a new account (demo)",
+            "duplicate_reason": "客户坚持这是一个新账户（演示）",
         },
     )
     report = services.duplicate_scan(actor=actor)
