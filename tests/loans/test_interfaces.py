@@ -258,3 +258,14 @@ def test_demo_load__skips_loans_in_a_closed_period(finance, customer, rm):
     serviced = set(LoanServicing.objects.values_list("holding__identifier", flat=True))
     assert serviced == {"DEMO-LN-2", "DEMO-LN-3"}
     assert ledger_check().ok
+
+
+def test_console_loans__bucket_shown_by_its_name(console, finance, loan):
+    # the days-past-due bucket reads "未逾期", not the stored code "current"
+    services.loan_disburse(actor=finance, holding=loan, value_date=START)
+    detail = console.get(
+        reverse("loans:detail", args=[loan.pk]) + f"?as_of={START.isoformat()}",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    text = detail.content.decode()
+    assert "(未逾期)" in text and "(current)" not in text
