@@ -196,6 +196,10 @@ def test_require_permission__passes_or_names_the_permission():
         label = str(BY_CODE["customers.view"].label)
         assert raised.value.message == f"You do not have the permission “{label}”."
     assert raised.value.code == "permission_denied"
+    from cpms.access.refusals import refusal_of
+
+    # what refused travels with the error, for the access.denied audit entry
+    assert refusal_of(raised.value) == {"permission": "customers.view"}
 
 
 def test_require_permission__unknown_code_is_a_programming_error():

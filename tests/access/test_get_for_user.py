@@ -69,3 +69,24 @@ def test_in_scope__the_row_itself(make_user, viewer):
 
     assert scopes.in_scope(near, user=viewer, permission="users.view") is True
     assert scopes.in_scope(near, user=viewer, permission="ledger.post") is False
+
+
+def test_get_for_user__out_of_scope_is_marked_as_a_refusal_missing_is_not(make_user, viewer):
+    # both answer NotFound alike; only the existing row outside scope carries what refused it,
+    # for the access.denied audit entry (cpms.access.refusals)
+    from cpms.access.refusals import refusal_of
+
+    other = user_services.branch_ensure(actor=None, code="T02", name="第二分行")
+    far = make_user(DefaultRole.CUSTOMER_SERVICE, username="far", branch=other)
+    with pytest.raises(NotFound) as outside:
+        scopes.get_for_user(User.objects.all(), user=viewer, pk=far.pk, permission="users.view")
+    with pytest.raises(NotFound) as missing:
+        scopes.get_for_user(User.objects.all(), user=viewer, pk=999_999, permission="users.view")
+    assert refusal_of(outside.value) == {
+        "permission": "users.view",
+        "scope": "out_of_scope",
+        "object_type": "users.user",
+        "object_id": far.pk,
+    }
+    assert refusal_of(missing.value) is None
+    assert str(outside.value) == str(missing.value)
