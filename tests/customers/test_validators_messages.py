@@ -239,3 +239,38 @@ def test_check_email__quoted_local_part_with_at_sign_keeps_its_case():
 
     assert checked.value == '"A@B"@example.com'
     assert checked.details == {"domain": "example.com"}
+
+
+@pytest.mark.parametrize(
+    ("warning", "english", "chinese"),
+    [
+        (
+            {"field": "bank_card", "code": "bank_card.luhn", "message": "stored in English"},
+            "This card number fails the Luhn check; some real cards do, so compare it with the "
+            "card.",
+            "卡号",
+        ),
+        (
+            {"field": "x", "code": "other.code", "message": "as it was written"},
+            "as it was written",
+            "as it was written",
+        ),
+        (
+            {"field": "x", "code": "", "message": ""},
+            "Check this value against the document.",
+            "证件",
+        ),
+        ({"field": "x"}, "Check this value against the document.", "证件"),
+        ("a plain text warning", "a plain text warning", "a plain text warning"),
+        (None, "", ""),
+    ],
+)
+def test_warning_text__in_the_readers_language_never_the_bare_code(warning, english, chinese):
+    from cpms.customers.validators import warning_text
+
+    with translation.override("en"):
+        assert warning_text(warning) == english
+    with translation.override("zh-hans"):
+        text = warning_text(warning)
+    assert chinese in text
+    assert "bank_card.luhn" not in text and "other.code" not in text
