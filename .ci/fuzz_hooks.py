@@ -7,6 +7,9 @@ import json
 
 import schemathesis
 
+# optional details some errors carry, as the OpenAPI Error schema documents them
+ERROR_DETAILS = {"existing", "candidates", "candidates_elsewhere"}
+
 
 @schemathesis.check
 def cpms_error_shape(ctx, response, case):
@@ -25,7 +28,8 @@ def cpms_error_shape(ctx, response, case):
         not isinstance(body, dict)
         or set(body) != {"error"}
         or not isinstance(error, dict)
-        or set(error) != {"code", "message", "fields"}
+        or not {"code", "message", "fields"} <= set(error)
+        or not set(error) - {"code", "message", "fields"} <= ERROR_DETAILS
         or not isinstance(error["code"], str)
         or not isinstance(error["message"], str)
         or not isinstance(error["fields"], dict)

@@ -98,10 +98,30 @@ ERROR_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "description": "Field name → what is wrong with it (empty if none).",
                 },
+                # extra detail some conflicts carry (customers.duplicate_identity,
+                # customers.possible_duplicate); optional, only within the caller's scope
+                "existing": {
+                    "type": "object",
+                    "description": "The customer already registered with this document.",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "customer_number": {"type": "string"},
+                    },
+                },
+                "candidates": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Customer numbers of look-alikes within the caller's scope.",
+                },
+                "candidates_elsewhere": {
+                    "type": "integer",
+                    "description": "How many look-alikes are outside the caller's scope.",
+                },
             },
         }
     },
 }
+ERROR_DETAILS = frozenset({"existing", "candidates", "candidates_elsewhere"})
 ERROR_RESPONSES: dict[int, str] = {
     400: "The request could not be read (malformed body or parameters).",
     401: "No valid API token (or staff session) was presented.",
