@@ -70,18 +70,6 @@ def relationship_manager_queryset(*, user: Any) -> Any:
 def search_relationship_managers(
     *, user: Any, q: str, extra: Mapping[str, str]
 ) -> Iterable[Option]:
-    from django.db.models import Q
+    from cpms.users.pickers import staff_options
 
-    if not q:
-        return []
-    people = relationship_manager_queryset(user=user).filter(
-        Q(display_name__icontains=q) | Q(username__icontains=q)
-    )
-    return [
-        Option(
-            value=str(person.pk),
-            label=person.display_name or person.username,
-            detail=" · ".join(part for part in (person.username, str(person.branch or "")) if part),
-        )
-        for person in people.select_related("branch").order_by("display_name", "username")[:LIMIT]
-    ]
+    return staff_options(relationship_manager_queryset(user=user), q)

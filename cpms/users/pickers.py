@@ -22,12 +22,12 @@ def staff_queryset(*, user: Any) -> Any:
     return people.filter(branch_id=user.branch_id) if user.branch_id else people.filter(pk=user.pk)
 
 
-def search_staff(*, user: Any, q: str, extra: Mapping[str, str]) -> Iterable[Option]:
+def staff_options(people: Any, q: str) -> list[Option]:
+    """Options for the people of `people` (a scoped queryset) whose name matches `q`: the one
+    way staff are offered, whichever picker scopes them."""
     if not q:
         return []
-    people = staff_queryset(user=user).filter(
-        Q(display_name__icontains=q) | Q(username__icontains=q)
-    )
+    people = people.filter(Q(display_name__icontains=q) | Q(username__icontains=q))
     return [
         Option(
             value=str(person.pk),
@@ -36,3 +36,7 @@ def search_staff(*, user: Any, q: str, extra: Mapping[str, str]) -> Iterable[Opt
         )
         for person in people.select_related("branch").order_by("display_name", "username")[:LIMIT]
     ]
+
+
+def search_staff(*, user: Any, q: str, extra: Mapping[str, str]) -> Iterable[Option]:
+    return staff_options(staff_queryset(user=user), q)
