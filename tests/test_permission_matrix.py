@@ -446,7 +446,7 @@ def test_matrix__api(world, persona, token_for):
 
 
 def test_matrix__declarations_name_real_permissions():
-    from cpms.access.permissions import BY_CODE
+    from cpms.core.permissions import BY_CODE
 
     declared = set()
     for rule in [*CONSOLE.values(), *API.values()]:

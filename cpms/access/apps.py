@@ -8,7 +8,19 @@ class AccessConfig(AppConfig):
     verbose_name = _("Access control")
 
     def ready(self) -> None:
-        from cpms.access import scopes
+        from cpms.access import checks, console, refusals, scopes
+        from cpms.core import authz
+
+        # the permission questions of the layers below access (core, audit, users, approvals)
+        authz.install(
+            authz.AccessPort(
+                has_permission=checks.user_has_permission,
+                require_permission=checks.require_permission,
+                role_codes=checks.role_codes,
+                require_staff=lambda request, codes: console.require_staff(request, *codes),
+                record_refusal=refusals.record_refusal,
+            )
+        )
         from cpms.users.models import Branch, User
 
         scopes.register(User, branch="branch_id", self="pk")

@@ -9,8 +9,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from cpms.access.choices import Scope
-from cpms.access.permissions import BY_CODE
 from cpms.core.errors import PermissionDenied
+from cpms.core.permissions import BY_CODE
+from cpms.core.refusals import mark
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ def forget(user: Any) -> None:
             delattr(user, attribute)
 
 
+def role_codes(user: Any) -> str:
+    """The user's active role codes, sorted and comma-separated (written into audit entries)."""
+    return ",".join(sorted({grant.role for grant in active_grants(user)}))
+
+
 def permission_codes(user: Any) -> frozenset[str]:
     codes: set[str] = set()
     for grant in active_grants(user):
@@ -66,7 +72,7 @@ def permission_codes(user: Any) -> frozenset[str]:
 
 def _known(code: str) -> None:
     if code not in BY_CODE:
-        raise ValueError(f"unknown permission {code!r}: add it to access.permissions")
+        raise ValueError(f"unknown permission {code!r}: add it to core.permissions")
 
 
 def user_has_permission(user: Any, code: str) -> bool:
@@ -76,8 +82,6 @@ def user_has_permission(user: Any, code: str) -> bool:
 
 def require_permission(user: Any, code: str) -> None:
     if not user_has_permission(user, code):
-        from cpms.access.refusals import mark
-
         raise mark(
             PermissionDenied(
                 _("You do not have the permission “%(permission)s”.")

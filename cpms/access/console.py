@@ -13,6 +13,6 @@ def require_staff(request: HttpRequest, *codes: str) -> None:
     """Staff only; with `codes`, staff holding at least one of those permissions."""
     user = request.user
     if not user.is_staff or (codes and not any(user_has_permission(user, c) for c in codes)):
-        from cpms.access.refusals import mark
+        from cpms.core.refusals import mark
 
         raise mark(PermissionDenied(), permission=" | ".join(codes) if codes else "staff")

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cpms.access.choices import Scope
 from cpms.access.models import Role
-from cpms.access.permissions import PERMISSIONS
+from cpms.core.permissions import PERMISSIONS
 from cpms.users.models import Branch
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cpms.access.permissions import BY_CODE
+from cpms.core.permissions import BY_CODE
 
 AREA_LABELS: dict[str, str | Promise] = {
     "users": _("People"),

@@ -10,41 +10,20 @@ neither is anything an anonymous caller does. At most one entry per request."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+
+from cpms.audit.choices import AuditAction
+from cpms.audit.services import audit_record
+from cpms.core.refusals import mark, refusal_of
+
+__all__ = ["mark", "record_refusal", "refusal_of"]
 
 logger = logging.getLogger(__name__)
 
 _RECORDED = "_cpms_refusal_recorded"
 MAX_PATH = 300
-
-
-def mark(exc: BaseException, **details: Any) -> BaseException:
-    """Attach what refused (`permission`, `scope`, `object_type`, `object_id`) to an exception
-    that will become a 403 or a 404."""
-    existing = dict(getattr(exc, "refusal", None) or {})
-    existing.update({key: value for key, value in details.items() if value not in (None, "")})
-    exc.refusal = existing  # type: ignore[attr-defined]
-    return exc
-
-
-def _chain(exc: BaseException | None) -> list[BaseException]:
-    seen: list[BaseException] = []
-    while exc is not None and exc not in seen and len(seen) < 10:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return seen
-
-
-def refusal_of(exc: BaseException | None) -> dict[str, Any] | None:
-    """The refusal details found on `exc` or anything it was raised from, or None."""
-    for link in _chain(exc):
-        details = getattr(link, "refusal", None)
-        if details is not None:
-            return dict(details)
-    return None
 
 
 def record_refusal(request: HttpRequest, *, status: int, exc: BaseException | None) -> None:
@@ -70,9 +49,6 @@ def record_refusal(request: HttpRequest, *, status: int, exc: BaseException | No
     code = getattr(exc, "code", None)
     if isinstance(code, str) and code:
         after["code"] = code[:100]
-    from cpms.audit.choices import AuditAction
-    from cpms.audit.services import audit_record
-
     try:
         with transaction.atomic():
             audit_record(

@@ -86,7 +86,7 @@ def get_for_user(queryset: QuerySet[M], *, user: Any, pk: Any, permission: str) 
         error = NotFound()
         if queryset.model._default_manager.filter(pk=pk).exists():
             # outside scope: answered like a missing row, recorded as a refusal (access.refusals)
-            from cpms.access.refusals import mark
+            from cpms.core.refusals import mark
 
             mark(
                 error,

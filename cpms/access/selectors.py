@@ -8,8 +8,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from cpms.access.checks import require_permission
 from cpms.access.models import Grant, PermissionConflict, Role
-from cpms.access.permissions import PERMISSIONS, Permission
 from cpms.access.scopes import get_for_user, scoped
+from cpms.core.permissions import PERMISSIONS, Permission
 from cpms.users.models import User
 
 

@@ -16,10 +16,10 @@ from cpms.access import checks
 from cpms.access.choices import Scope
 from cpms.access.errors import SegregationOfDutiesConflict, SelfGrantRefused
 from cpms.access.models import Grant, PermissionConflict, Role, RolePermission
-from cpms.access.permissions import BY_CODE, DEFAULT_ROLE_SCOPES
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import NotFound, ValidationFailed
+from cpms.core.permissions import BY_CODE, DEFAULT_ROLE_SCOPES
 from cpms.users.models import Branch, User
 
 

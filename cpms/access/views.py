@@ -16,9 +16,9 @@ from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
 from cpms.access.forms import ConflictForm, GrantForm, RevokeForm, RoleForm
 from cpms.access.models import Grant
-from cpms.access.permissions import AREAS, PERMISSIONS
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.errors import PermissionDenied as CpmsPermissionDenied
+from cpms.core.permissions import AREAS, PERMISSIONS
 from cpms.users.reauth import is_recently_authenticated, reauth_url
 
 

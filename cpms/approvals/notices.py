@@ -31,7 +31,7 @@ def eligible_checkers(request: ApprovalRequest) -> list[Any]:
     request's approver permission through an active grant of an active role; never the maker
     nor whoever issued the API token the maker submitted with (`services._check_checker`), nor
     anyone who already decided. One query."""
-    from cpms.access.permissions import BY_CODE
+    from cpms.core.permissions import BY_CODE
     from cpms.users.models import User
 
     code = request.approver_permission

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cpms.access.checks import user_has_permission
-from cpms.access.permissions import BY_CODE, PERMISSIONS
+from cpms.core.permissions import BY_CODE, PERMISSIONS
 from cpms.approvals import registry
 from cpms.approvals.choices import ApprovalAction, ApprovalStatus
 from cpms.approvals.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpms.access.checks import require_permission, user_has_permission
-from cpms.access.permissions import BY_CODE
+from cpms.core.permissions import BY_CODE
 from cpms.approvals import notices, registry
 from cpms.approvals.choices import TRANSITIONS, ApprovalStatus, DecisionKind
 from cpms.approvals.errors import (

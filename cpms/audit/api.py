@@ -6,9 +6,9 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from cpms.access.checks import require_permission
 from cpms.audit import selectors
 from cpms.audit.schemas import CheckpointOut, EntryFilters, EntryOut, ProofOut, PublicKeyOut
+from cpms.core.authz import require_permission
 from cpms.core.pagination import CursorPagination
 
 router = Router(tags=["audit"])

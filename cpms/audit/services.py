@@ -24,7 +24,7 @@ from cpms.audit.choices import AuditAction
 from cpms.audit.models import ENTRY_COLUMNS as _ENTRY_COLUMNS
 from cpms.audit.models import AuditCheckpoint, AuditEntry, AuditLeaf, AuditNode
 from cpms.audit.selectors import fetch_units, sealed_size
-from cpms.core import context
+from cpms.core import authz, context
 
 _KNOWN_ACTIONS = frozenset(AuditAction.values)
 logger = logging.getLogger(__name__)
@@ -50,11 +50,9 @@ def _redact(values: Mapping[str, Any] | None, pii_fields: Iterable[str]) -> dict
 
 
 def _actor_roles(actor: Any) -> str:
-    if actor is None:
-        return ""
-    from cpms.access.checks import active_grants  # cached on the user object per request
-
-    return ",".join(sorted({grant.role for grant in active_grants(actor)}))
+    """The actor's active roles, from the access layer through core.authz (cached on the user
+    object per request)."""
+    return authz.role_codes(actor)
 
 
 _ENTRY_TABLE = AuditEntry._meta.db_table

@@ -10,11 +10,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cpms.access.checks import user_has_permission
-from cpms.access.console import require_staff
 from cpms.audit import selectors, services
 from cpms.audit.choices import AuditAction
 from cpms.core import tabular
+from cpms.core.authz import require_staff, user_has_permission
 from cpms.core.errors import CpmsError
 from cpms.core.pagination import keyset_page
 

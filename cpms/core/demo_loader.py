@@ -38,21 +38,3 @@ def demo_load(*, seed: int, options: dict[str, Any] | None = None) -> list[str]:
                 rng = random.Random(f"{seed}:{module.__name__}:finish")  # noqa: S311
                 created.extend(finish(rng=rng, options=dict(options or {})))
     return created
-
-
-def staff_with(permission: str) -> list[Any]:
-    """The active staff who hold `permission`, "finance1" first, then by id: who the demo
-    loaders act as."""
-    from cpms.access.checks import user_has_permission
-    from cpms.users.models import User
-
-    users = list(User.objects.filter(is_active=True, is_staff=True).order_by("pk"))
-    users.sort(key=lambda user: (user.username != "finance1", user.pk))
-    return [user for user in users if user_has_permission(user, permission)]
-
-
-def actor_for(row: Any, users: list[Any], permission: str) -> Any:
-    """The first of `users` whose `permission` scope reaches `row` (None when nobody's does)."""
-    from cpms.access.scopes import in_scope
-
-    return next((user for user in users if in_scope(row, user=user, permission=permission)), None)

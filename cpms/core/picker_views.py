@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from cpms.access.console import require_staff
 from cpms.core import pickers
+from cpms.core.authz import require_staff
 
 EXTRA_PREFIX = "f_"  # filters the form set on the widget travel as f_<name>
 

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from cpms import __version__
-from cpms.access.refusals import record_refusal
+from cpms.core import authz
 from cpms.core.errors import error_body
 from cpms.core.selectors import database_status
 
@@ -69,7 +69,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    record_refusal(request, status=403, exc=exception)
+    authz.record_refusal(request, status=403, exc=exception)
     return _error(
         request,
         status=403,
@@ -80,7 +80,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    record_refusal(request, status=404, exc=exception)
+    authz.record_refusal(request, status=404, exc=exception)
     return _error(
         request,
         status=404,

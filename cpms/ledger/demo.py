@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Q
 
 from cpms.access.checks import user_has_permission
-from cpms.core.demo_loader import actor_for, staff_with
+from cpms.access.actors import actor_for, staff_with
 from cpms.customers.models import Customer
 from cpms.ledger import engine, services
 from cpms.ledger.choices import AccountPurpose

@@ -12,7 +12,7 @@ import datetime
 import logging
 from typing import Any
 
-from cpms.core.demo_loader import actor_for, staff_with
+from cpms.access.actors import actor_for, staff_with
 from cpms.core.errors import CpmsError
 from cpms.holdings.models import Holding
 from cpms.ledger import engine

@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.core.demo_loader import actor_for, staff_with
+from cpms.access.actors import actor_for, staff_with
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import Holding
 from cpms.holdings.money import to_major, to_minor

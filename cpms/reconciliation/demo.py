@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.core.demo_loader import staff_with
+from cpms.access.actors import staff_with
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.models import Account

@@ -1,4 +1,4 @@
-"""API token scopes: "<area>:read" or "<area>:write", area from `access.permissions.AREAS` or
+"""API token scopes: "<area>:read" or "<area>:write", area from `core.permissions.AREAS` or
 "*" for every area. Write implies read. Pure functions, no database."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 
-from cpms.access.permissions import AREAS
+from cpms.core.permissions import AREAS
 from cpms.core.errors import ValidationFailed
 
 WILDCARD = "*"

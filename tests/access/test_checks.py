@@ -182,7 +182,7 @@ def test_user_has_permission__unknown_code_is_a_programming_error():
     with pytest.raises(ValueError) as raised:
         checks.user_has_permission(FakeUser((VIEW,)), "users.fly")
 
-    assert str(raised.value) == "unknown permission 'users.fly': add it to access.permissions"
+    assert str(raised.value) == "unknown permission 'users.fly': add it to core.permissions"
 
 
 def test_require_permission__passes_or_names_the_permission():
@@ -191,7 +191,7 @@ def test_require_permission__passes_or_names_the_permission():
         checks.require_permission(FakeUser((VIEW,)), "customers.view")
 
     with translation.override("en"):
-        from cpms.access.permissions import BY_CODE
+        from cpms.core.permissions import BY_CODE
 
         label = str(BY_CODE["customers.view"].label)
         assert raised.value.message == f"You do not have the permission “{label}”."

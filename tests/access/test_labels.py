@@ -11,7 +11,7 @@ from cpms.access import services
 from cpms.access.errors import SegregationOfDutiesConflict
 from cpms.access.labels import AREA_LABELS, permission_label
 from cpms.access.models import Role
-from cpms.access.permissions import AREAS, PERMISSIONS
+from cpms.core.permissions import AREAS, PERMISSIONS
 from cpms.users.choices import Role as DefaultRole
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,7 @@
-"""The registry of permissions: code -> (area, label). Roles are composed from these codes.
-Codes are stable (stored in grants); add new ones in the section of the area they guard."""
+"""The catalogue of permissions: code -> (area, label). Roles (in `access`) are composed from
+these codes. Codes are stable (stored in grants); add new ones in the section of the area they
+guard. It is data every layer may read (approval policies name a permission, token scopes name
+an area), so it lives in core; who holds a permission is decided by `access`."""
 
 from __future__ import annotations
 
