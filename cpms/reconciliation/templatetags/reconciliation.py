@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
 from cpms.core.money import format_minor
+from cpms.reconciliation.selectors import bank_label as _bank_label
 
 register = template.Library()
 
@@ -25,16 +27,13 @@ def money(value: Any, currency: Any = "") -> str:
 
 @register.filter
 def bank_label(account: Any) -> str:
-    from cpms.reconciliation.selectors import bank_label as label
-
-    return label(account)
+    """The bank account as people name it (`selectors.bank_label`: never the ledger code)."""
+    return _bank_label(account)
 
 
 @register.simple_tag
 def page_range(page: Any) -> str:
     """ "1–50 of 1,234" for a workspace page (numbers with thousands separators)."""
-    from django.utils.translation import gettext as _
-
     return _("%(first)s–%(last)s of %(total)s") % {
         "first": f"{page.first:,}",
         "last": f"{page.last:,}",
