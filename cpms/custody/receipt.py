@@ -1,50 +1,19 @@
-"""The intake receipt PDF (reportlab). Labels are bilingual (Chinese / English) so the receipt
-reads the same whatever the console language. Chinese renders with a CJK TrueType font found on
-the system (embedded, subset) or, failing that, reportlab's built-in CID font STSong-Light."""
+"""The intake receipt PDF. Labels are bilingual (Chinese / English) so the receipt reads the
+same whatever the console language; the CJK font and the page come from `cpms.core.pdf`."""
 
 from __future__ import annotations
 
-import functools
-import io
-from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
 
-FONT_CANDIDATES = (
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
-)
-FALLBACK_FONT = "STSong-Light"
-
-
-@functools.cache
-def cjk_font() -> str:
-    """The name of a registered font that draws Chinese: an embedded system TTF if one is
-    installed (Debian fonts-wqy-zenhei / fonts-noto-cjk), else the CID font STSong-Light."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
-    for path, index in FONT_CANDIDATES:
-        if Path(path).exists():
-            try:
-                pdfmetrics.registerFont(TTFont("CPMS-CJK", path, subfontIndex=index))
-            except (TTFError, OSError):
-                continue
-            return "CPMS-CJK"
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-    return FALLBACK_FONT
+from cpms.core import pdf
+from cpms.core.money import format_minor
 
 
 def receipt_rows(item: Any, *, photos: int) -> list[tuple[str, str]]:
     """The (label, value) lines of the receipt: what a person reads, never a code or minor
     units (the declared value is formatted with separators and the currency)."""
-    from cpms.core.money import format_minor
-
     holding = item.holding
     customer = holding.customer
     local = timezone.localtime(item.received_at)
@@ -72,71 +41,41 @@ def receipt_rows(item: Any, *, photos: int) -> list[tuple[str, str]]:
 
 
 def render_receipt(item: Any, *, photos: int, issued_at: Any, issued_by: Any) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    """The receipt of `item` (one page of A4): what was received, its condition and where it
+    is kept, with lines for the customer's and the staff member's signatures."""
+    styles = pdf.text_styles(size=10, leading=14)
 
-    font = cjk_font()
-    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=6)
-    normal = ParagraphStyle("normal", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
-    holding = item.holding
-
-    def cell(text: Any) -> Paragraph:
-        escaped = (
-            str(text if text not in (None, "") else "—")
-            .replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-        )
-        return Paragraph(escaped.replace("\n", "<br/>"), normal)
+    def cell(text: Any) -> Any:
+        return pdf.paragraph(text, styles.cjk, line_breaks=True)
 
     rows = receipt_rows(item, photos=photos)
-    table = Table(
-        [[cell(label), cell(value)] for label, value in rows], colWidths=(50 * mm, 120 * mm)
+    table = pdf.grid_table(
+        [[cell(label), cell(value)] for label, value in rows],
+        widths_mm=(50, 120),
+        shade_first_column=True,
     )
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    signatures = Table(
+    signatures = pdf.grid_table(
         [
             [cell("客户签字 Customer signature"), cell("经办人签字 Staff signature")],
             [cell("\n\n______________________"), cell("\n\n______________________")],
             [cell("日期 Date: ____________"), cell("日期 Date: ____________")],
         ],
-        colWidths=(85 * mm, 85 * mm),
+        widths_mm=(85, 85),
+        grid=None,
+        valign_top=False,
     )
     issued = timezone.localtime(issued_at).strftime("%Y-%m-%d %H:%M")
     story = [
-        Paragraph("托管物品接收单 Custody intake receipt", title),
+        pdf.paragraph("托管物品接收单 Custody intake receipt", styles.title),
         cell(
             "本单据确认我方已接收下列客户财产并负责妥善保管（ISO 9001:2015 8.5.3）。"
             " We confirm receipt of the customer property below and will take care of it."
         ),
-        Spacer(1, 6 * mm),
+        pdf.space(6),
         table,
-        Spacer(1, 12 * mm),
+        pdf.space(12),
         signatures,
-        Spacer(1, 8 * mm),
+        pdf.space(8),
         cell(f"打印时间 Issued {issued} · {issued_by}"),
     ]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=f"Custody receipt {holding.holding_number}",
-        author="CPMS",
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-    )
-    document.build(story)
-    return buffer.getvalue()
+    return pdf.render(story, title=f"Custody receipt {item.holding.holding_number}", margins_mm=20)

@@ -1,5 +1,5 @@
-"""Account statements as files: PDF (reportlab, with the CJK font the custody receipt embeds)
-and XLSX (openpyxl, amounts as exact numbers with the asset's decimals).
+"""Account statements as files: PDF (`cpms.core.pdf`, with the embedded CJK font) and XLSX
+(openpyxl, amounts as exact numbers with the asset's decimals).
 
 `services.statement_export` is the audited sensitive read behind the console and API downloads: it
 checks `ledger.view` and the account's scope, renders the file and records
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cpms.core import tabular
+from cpms.core import pdf, tabular
 from cpms.core.errors import ValidationFailed
+from cpms.ledger import display
 from cpms.ledger.assets import format_minor
 from cpms.ledger.selectors import Statement
 
@@ -83,18 +83,6 @@ class Holder:
     address: str = ""
 
 
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-
-
-def _escape(text: Any) -> str:
-    return (
-        str(text if text not in (None, "") else "—")
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-    )
-
-
 def _labels(statement: Statement) -> dict[str, str]:
     asset = statement.account.asset.code
     return {
@@ -127,33 +115,14 @@ def render_pdf(
     """The statement as a PDF in the reader's language: the customer's name and address, the
     account by name, amounts with thousands separators, column headers that wrap between
     words (Chinese text wraps between characters)."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    from cpms.custody.receipt import cjk_font
-    from cpms.ledger import display
-
-    font = cjk_font()
-    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=6)
-    words = ParagraphStyle("words", fontName=font, fontSize=9, leading=12)
-    cjk = ParagraphStyle("cjk", parent=words, wordWrap="CJK")
-    bold = ParagraphStyle("bold", parent=words, fontSize=9)
-    right = ParagraphStyle("right", parent=words, alignment=2)
+    styles = pdf.text_styles(size=9, leading=12)
     account = statement.account
     asset = account.asset
     labels = _labels(statement)
     generated = timezone.localtime(generated_at or timezone.now())
 
-    def cell(text: Any, style: ParagraphStyle | None = None) -> Paragraph:
-        escaped = _escape(text)
-        if style is None:
-            # Chinese wraps between characters; other text only between words, so a header
-            # such as "Counterparty" never breaks mid-word
-            style = cjk if _CJK.search(escaped) else words
-        return Paragraph(escaped, style)
+    def cell(text: Any, style: Any = None) -> Any:
+        return pdf.paragraph(text, style or styles.for_text(text))
 
     def amount(value: int) -> str:
         return display.money(value, asset, code=False)
@@ -173,16 +142,18 @@ def render_pdf(
         [cell(labels["opening"]), cell(f"{amount(statement.opening)} {asset.code}")],
         [cell(labels["closing"]), cell(f"{amount(statement.closing)} {asset.code}")],
     ]
-    header = [
-        cell(labels["date"]),
-        cell(labels["transfer"]),
-        cell(labels["memo"]),
-        cell(labels["counterparty"]),
-        cell(labels["debit"], right),
-        cell(labels["credit"], right),
-        cell(labels["balance"], right),
+    right = styles.right
+    rows = [
+        [
+            cell(labels["date"]),
+            cell(labels["transfer"]),
+            cell(labels["memo"]),
+            cell(labels["counterparty"]),
+            cell(labels["debit"], right),
+            cell(labels["credit"], right),
+            cell(labels["balance"], right),
+        ]
     ]
-    rows = [header]
     for line in statement.lines:
         rows.append(
             [
@@ -197,7 +168,7 @@ def render_pdf(
         )
     rows.append(
         [
-            cell(labels["totals"], bold),
+            cell(labels["totals"], styles.text),
             cell(""),
             cell(""),
             cell(""),
@@ -206,48 +177,32 @@ def render_pdf(
             cell(amount(statement.closing), right),
         ]
     )
-    grid = TableStyle(
-        [
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-            ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]
-    )
-    facts_table = Table(facts, colWidths=[45 * mm, 140 * mm])
-    facts_table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey)]))
-    # 273 mm of landscape A4 between the margins
-    lines_table = Table(
-        rows,
-        colWidths=[24 * mm, 24 * mm, 68 * mm, 55 * mm, 34 * mm, 34 * mm, 34 * mm],
-        repeatRows=1,
-    )
-    lines_table.setStyle(grid)
     story = [
-        Paragraph(_escape(labels["title"]), title),
-        facts_table,
-        Spacer(1, 6 * mm),
-        lines_table,
-        Spacer(1, 6 * mm),
+        pdf.paragraph(labels["title"], styles.title),
+        pdf.grid_table(facts, widths_mm=(45, 140), grid=0.4, valign_top=False),
+        pdf.space(6),
+        # 273 mm of landscape A4 between the margins
+        pdf.grid_table(
+            rows,
+            widths_mm=(24, 24, 68, 55, 34, 34, 34),
+            grid=0.4,
+            shade_first_row=True,
+            shade_last_row=True,
+            repeat_header=True,
+        ),
+        pdf.space(6),
         cell(
             labels["generated"]
             % {"when": generated.strftime("%Y-%m-%d %H:%M"), "asset": asset.code}
         ),
     ]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
+    return pdf.render(
+        story,
         title=f"{labels['title']} {account.code}",
-        author="CPMS",
-        invariant=1,
+        landscape=True,
+        margins_mm=12,
+        invariant=True,
     )
-    document.build(story)
-    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------------ XLSX
@@ -258,8 +213,6 @@ def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
     line, totals and closing balance. Amounts are numbers with the asset's decimals (Decimal
     from the exact text), shown with thousands separators."""
     from openpyxl.styles import Font
-
-    from cpms.ledger import display
 
     exponent = statement.account.asset.exponent
     number_format = "#,##0" + ("." + "0" * exponent if exponent else "")

@@ -300,15 +300,15 @@ def test_receipt__pdf_with_chinese_text(rm1, customer, audit_log):
 
 
 def test_receipt__fallback_cid_font_also_renders(rm1, customer, monkeypatch):
-    from cpms.custody import receipt
+    from cpms.core import pdf as core_pdf
 
-    receipt.cjk_font.cache_clear()
-    monkeypatch.setattr(receipt, "FONT_CANDIDATES", ())
+    core_pdf.cjk_font.cache_clear()
+    monkeypatch.setattr(core_pdf, "FONT_CANDIDATES", ())
     try:
-        assert receipt.cjk_font() == "STSong-Light"
+        assert core_pdf.cjk_font() == "STSong-Light"
         item = receive(rm1, customer, description="房产证原件")
         pdf = services.receipt_issue(actor=rm1, item=item)
         assert b"STSong-Light" in pdf
         assert "房产证原件" in pdf_text(pdf)
     finally:
-        receipt.cjk_font.cache_clear()
+        core_pdf.cjk_font.cache_clear()
