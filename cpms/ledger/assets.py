@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from cpms.holdings.money import minor_exponent
+from cpms.core.money import minor_exponent
 
 # active ISO 4217 alphabetic codes (funds and precious metals excluded)
 _ISO_4217_TEXT = """

@@ -18,12 +18,12 @@ from typing import Any
 
 from django.db.models import Q
 
+from cpms.access.actors import actor_for, staff_with
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.access.actors import actor_for, staff_with
+from cpms.core.money import to_major, to_minor
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import Holding
-from cpms.holdings.money import to_major, to_minor
 from cpms.ledger import engine
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose

@@ -14,9 +14,9 @@ from django.db.models import Max, Q, QuerySet, Sum
 
 from cpms.access.checks import require_permission
 from cpms.access.scopes import scoped
+from cpms.core.money import minor_exponent, to_minor
 from cpms.holdings.choices import HoldingKind
 from cpms.holdings.models import Holding, InstrumentPrice
-from cpms.holdings.money import minor_exponent, to_minor
 from cpms.ledger import assets, engine
 from cpms.ledger.choices import POSTED_KINDS, AccountPurpose
 from cpms.ledger.models import Account, Transfer

@@ -16,10 +16,10 @@ from cpms.access.checks import require_permission
 from cpms.access.scopes import scoped
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core.money import minor_exponent, to_minor
 from cpms.core.types import integer_text
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import Holding
-from cpms.holdings.money import minor_exponent, to_minor
 from cpms.ledger import assets, engine
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose
