@@ -8,9 +8,12 @@ class HoldingsConfig(AppConfig):
     verbose_name = _("Property")
 
     def ready(self) -> None:
-        from cpms.access import scopes
-        from cpms.core import pickers
-        from cpms.customers.tabs import CustomerTab, register_tab
+        from cpms.access import scopes  # lazy: apps.py loads before models
+        from cpms.core import pickers  # lazy: apps.py loads before models
+        from cpms.customers.tabs import (  # lazy: apps.py loads before models
+            CustomerTab,
+            register_tab,
+        )
         from cpms.holdings import models
         from cpms.holdings.pickers import search_holdings
 
@@ -46,7 +49,7 @@ class HoldingsConfig(AppConfig):
 
 
 def _customer_tab_context(request, customer):  # type: ignore[no-untyped-def]
-    from cpms.access.checks import user_has_permission
+    from cpms.access.checks import user_has_permission  # lazy: apps.py loads before models
     from cpms.holdings import selectors
     from cpms.holdings.models import MANAGE_PERMISSION
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cpms.core.forms import MoneyField, PickerField, clean_money
 from cpms.core.money import CURRENCY, format_minor
+from cpms.customers.selectors import customer_list
 from cpms.holdings.choices import (
     AccountType,
     AssetClass,
@@ -20,6 +21,7 @@ from cpms.holdings.choices import (
     LawfulBasis,
     RepaymentMethod,
 )
+from cpms.holdings.models import MANAGE_PERMISSION
 
 
 def _date(label: Any, required: bool = False) -> forms.DateField:
@@ -91,9 +93,6 @@ class HoldingForm(MoneyFormMixin, forms.Form):
             for name in ("customer", "identifier", "value", "currency", "valued_on"):
                 del self.fields[name]
             return
-        from cpms.customers.selectors import customer_list
-        from cpms.holdings.models import MANAGE_PERMISSION
-
         field = self.fields["customer"]
         field.queryset = customer_list(user=user, permission=MANAGE_PERMISSION)
         field.label_from_instance = customer_label  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cpms.access.scopes import scoped
 from cpms.holdings.choices import (
     AccountType,
     AssetClass,
@@ -120,8 +121,6 @@ class HoldingValuation(models.Model):
 
 def _visible_accounts(user: Any, queryset: models.QuerySet) -> models.QuerySet:
     """Reveal and other reads of an account number reach only holdings the user may view."""
-    from cpms.access.scopes import scoped
-
     return scoped(queryset, user=user, permission=VIEW_PERMISSION)
 
 

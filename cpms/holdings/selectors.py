@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from cpms.access.checks import require_permission
 from cpms.access.scopes import get_for_user, scoped
 from cpms.audit.models import AuditEntry
 from cpms.audit.selectors import entry_list
@@ -281,8 +282,6 @@ def portfolio_summary(*, user: Any, holding: Holding) -> PortfolioSummary:
 
 def price_list(*, user: Any, instrument_code: str | None = None) -> QuerySet[InstrumentPrice]:
     """Imported prices (market data, visible to anyone who may view property)."""
-    from cpms.access.checks import require_permission
-
     require_permission(user, VIEW_PERMISSION)
     prices = InstrumentPrice.objects.all()
     if instrument_code:
