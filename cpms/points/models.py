@@ -20,12 +20,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cpms.points.choices import DEFAULT_EXPIRY_MONTHS, LotSource, UseKind
+from cpms.points.choices import DEFAULT_EXPIRY_MONTHS, DEFAULT_TIERS, LotSource, UseKind
 
 
 def _default_tiers() -> list:
-    from cpms.points.choices import DEFAULT_TIERS
-
     return [dict(tier) for tier in DEFAULT_TIERS]
 
 

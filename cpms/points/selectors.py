@@ -8,8 +8,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cpms.access.checks import require_permission
 from cpms.access.scopes import scoped
@@ -67,8 +69,6 @@ def customer_get(*, user: Any, customer_id: Any, permission: str = VIEW_PERMISSI
 
 
 def _not_found() -> str:
-    from django.utils.translation import gettext as _
-
     return _("No customer has this id.")
 
 
@@ -120,10 +120,7 @@ def member_balances(members: list[PointsMember]) -> dict[int, int]:
 
 def lot_list(customer: Customer | int, *, as_of: datetime.date | None = None) -> list[LotRow]:
     """Every lot of the customer (earliest expiry first) with its remainder."""
-    today = as_of or services._today()
-    from django.db.models import Sum
-    from django.db.models.functions import Coalesce
-
+    today = as_of or services._common._today()
     lots = (
         PointsLot.objects.filter(customer_id=getattr(customer, "pk", customer))
         .select_related("purchase")

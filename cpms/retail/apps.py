@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from cpms.customers.tabs import CustomerTab, register_tab
+
 
 class RetailConfig(AppConfig):
     name = "cpms.retail"
@@ -8,8 +10,7 @@ class RetailConfig(AppConfig):
     verbose_name = _("Retail")
 
     def ready(self) -> None:
-        from cpms.access import scopes
-        from cpms.customers.tabs import CustomerTab, register_tab
+        from cpms.access import scopes  # lazy: access may import models; apps load first
         from cpms.retail import views
         from cpms.retail.models import Purchase, PurchaseLine, PurchaseReturn, PurchaseReturnLine
 

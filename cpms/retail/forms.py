@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cpms.core.forms import PickerField
+from cpms.customers.selectors import customer_list
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
 from cpms.retail.models import MANAGE_PERMISSION
 from cpms.retail.money import parse_major
@@ -45,8 +46,6 @@ class PurchaseForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from cpms.customers.selectors import customer_list
-
         field = self.fields["customer"]
         field.queryset = customer_list(user=user, permission=MANAGE_PERMISSION)
         field.set_extra(permission=MANAGE_PERMISSION)

@@ -2,8 +2,9 @@
 
 Each function checks the actor's permission and the customer's scope (`retail.manage`),
 validates everything first and reports every wrong field at once (nothing is written on a
-refusal), writes, calls the loyalty seam (`retail.loyalty`) and records its audit entry, all in
-one transaction. Bulk import calls `purchase_record` with a plain mapping per purchase."""
+refusal), writes, runs the purchase hooks other apps registered (`retail.hooks`: loyalty
+points) and records its audit entry, all in one transaction. Bulk import calls
+`purchase_record` with a plain mapping per purchase."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
 from cpms.customers.models import Customer
-from cpms.retail import loyalty
+from cpms.retail import hooks
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
 from cpms.retail.errors import PurchaseExists
 from cpms.retail.models import (
@@ -197,7 +198,7 @@ def purchase_record(*, actor: Any, data: PurchaseData | Mapping[str, Any]) -> Pu
         except IntegrityError:  # recorded concurrently by someone else
             raise _exists() from None
         PurchaseLine.objects.bulk_create(PurchaseLine(purchase=purchase, **line) for line in lines)
-        loyalty.points_post_for_purchase(actor=actor, purchase=purchase)
+        hooks.purchase_recorded(actor=actor, purchase=purchase)
         audit_record(
             actor=actor,
             action=AuditAction.PURCHASE_RECORDED,
@@ -281,6 +282,85 @@ def _check_replacement(
     return replacement if "replacement_reference" not in errors else None
 
 
+def _return_time(
+    parsed: ReturnData, purchase: Purchase, *, now: datetime.datetime, errors: dict[str, str]
+) -> datetime.datetime:
+    """When the return happened (now unless given): never before the purchase, never in the
+    future beyond the clock tolerance."""
+    returned_at = _aware(parsed.returned_at) if parsed.returned_at else now
+    if returned_at < purchase.purchased_at:
+        errors["returned_at"] = _("A return cannot predate the purchase (%(date)s).") % {
+            "date": timezone.localtime(purchase.purchased_at).strftime("%Y-%m-%d %H:%M")
+        }
+    elif returned_at > now + CLOCK_TOLERANCE:
+        errors["returned_at"] = _("The return time is in the future.")
+    return returned_at
+
+
+def _check_refund(
+    parsed: ReturnData,
+    purchase: Purchase,
+    items: list[tuple[PurchaseLine, int, int]],
+    refunded: int,
+    errors: dict[str, str],
+) -> None:
+    """The refund never exceeds the value of the returned units nor what is left to refund
+    (checked only once the lines are right, since the value depends on them)."""
+    if any(name.startswith("lines.") for name in errors):
+        return
+    value = sum(item[2] for item in items)
+    left = purchase.total_minor - refunded
+    if parsed.refund_minor > value:
+        errors["refund_minor"] = _(
+            "The refund cannot exceed the value of the returned units (%(value)s)."
+        ) % {"value": format_minor(value, purchase.currency)}
+    elif parsed.refund_minor > left:
+        errors["refund_minor"] = _("Only %(left)s is left to refund on this purchase.") % {
+            "left": format_minor(left, purchase.currency)
+        }
+
+
+def _check_return(
+    parsed: ReturnData, purchase: Purchase, *, now: datetime.datetime
+) -> tuple[datetime.datetime, list[tuple[PurchaseLine, int, int]], Purchase | None]:
+    """Validate a return against the (locked) purchase and what came back before; raise
+    ValidationFailed with every wrong field. Returns (returned at, items, replacement)."""
+    errors: dict[str, str] = {}
+    returned, refunded = _returned_so_far(purchase)
+    returned_at = _return_time(parsed, purchase, now=now, errors=errors)
+    if parsed.reason == ReturnReason.OTHER and not parsed.note:
+        errors["note"] = _("Say what happened when the reason is “other”.")
+    items = _check_return_lines(parsed, purchase, returned, errors)
+    _check_refund(parsed, purchase, items, refunded, errors)
+    replacement = _check_replacement(parsed, purchase, errors)
+    if errors:
+        raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+    return returned_at, items, replacement
+
+
+def _return_snapshot(
+    record: PurchaseReturn,
+    purchase: Purchase,
+    replacement: Purchase | None,
+    items: list[tuple[PurchaseLine, int, int]],
+) -> dict[str, Any]:
+    """What the audit trail keeps of a recorded return or exchange."""
+    return {
+        "return_id": record.pk,
+        "kind": record.kind,
+        "reason": record.reason,
+        "note": record.note,
+        "returned_at": record.returned_at.isoformat(),
+        "refund_minor": record.refund_minor,
+        "currency": purchase.currency,
+        "replacement_reference": replacement.reference if replacement else "",
+        "lines": [
+            {"line_number": line.line_number, "quantity": quantity, "value_minor": value}
+            for line, quantity, value in items
+        ],
+    }
+
+
 def purchase_return(
     *, actor: Any, purchase: Purchase | int, data: ReturnData | Mapping[str, Any]
 ) -> PurchaseReturn:
@@ -292,7 +372,6 @@ def purchase_return(
     require_permission(actor, MANAGE_PERMISSION)
     parsed = _parse(ReturnData, data)
     now = timezone.now()
-    errors: dict[str, str] = {}
     with transaction.atomic():
         purchase = get_for_user(
             Purchase.objects.select_for_update(of=("self",)),
@@ -300,31 +379,7 @@ def purchase_return(
             pk=getattr(purchase, "pk", purchase),
             permission=MANAGE_PERMISSION,
         )
-        returned, refunded = _returned_so_far(purchase)
-        returned_at = _aware(parsed.returned_at) if parsed.returned_at else now
-        if returned_at < purchase.purchased_at:
-            errors["returned_at"] = _("A return cannot predate the purchase (%(date)s).") % {
-                "date": timezone.localtime(purchase.purchased_at).strftime("%Y-%m-%d %H:%M")
-            }
-        elif returned_at > now + CLOCK_TOLERANCE:
-            errors["returned_at"] = _("The return time is in the future.")
-        if parsed.reason == ReturnReason.OTHER and not parsed.note:
-            errors["note"] = _("Say what happened when the reason is “other”.")
-        items = _check_return_lines(parsed, purchase, returned, errors)
-        if not any(name.startswith("lines.") for name in errors):
-            value = sum(item[2] for item in items)
-            left = purchase.total_minor - refunded
-            if parsed.refund_minor > value:
-                errors["refund_minor"] = _(
-                    "The refund cannot exceed the value of the returned units (%(value)s)."
-                ) % {"value": format_minor(value, purchase.currency)}
-            elif parsed.refund_minor > left:
-                errors["refund_minor"] = _("Only %(left)s is left to refund on this purchase.") % {
-                    "left": format_minor(left, purchase.currency)
-                }
-        replacement = _check_replacement(parsed, purchase, errors)
-        if errors:
-            raise ValidationFailed(_("Check the highlighted fields."), fields=errors)
+        returned_at, items, replacement = _check_return(parsed, purchase, now=now)
         record = PurchaseReturn.objects.create(
             purchase=purchase,
             kind=parsed.kind,
@@ -342,7 +397,7 @@ def purchase_return(
             )
             for line, quantity, value in items
         )
-        loyalty.points_reverse_for_return(actor=actor, purchase_return=record)
+        hooks.return_recorded(actor=actor, purchase_return=record)
         audit_record(
             actor=actor,
             action=(
@@ -352,19 +407,6 @@ def purchase_return(
             ),
             object_type=OBJECT_TYPE,
             object_id=purchase.pk,
-            after={
-                "return_id": record.pk,
-                "kind": record.kind,
-                "reason": record.reason,
-                "note": record.note,
-                "returned_at": returned_at.isoformat(),
-                "refund_minor": record.refund_minor,
-                "currency": purchase.currency,
-                "replacement_reference": replacement.reference if replacement else "",
-                "lines": [
-                    {"line_number": line.line_number, "quantity": quantity, "value_minor": value}
-                    for line, quantity, value in items
-                ],
-            },
+            after=_return_snapshot(record, purchase, replacement, items),
         )
     return record

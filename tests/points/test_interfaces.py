@@ -272,7 +272,7 @@ def test_console_customer_tab(rm1_client, customer, buy):
 def test_cli_expire(customer, buy, monkeypatch):
     old = buy(customer, amount=10_000, days_ago=360)
     lot = PointsLot.objects.get(purchase=old)
-    monkeypatch.setattr(services, "_today", lambda: lot.expires_on)
+    monkeypatch.setattr(services._common, "_today", lambda: lot.expires_on)
     out = io.StringIO()
     call_command("points", "expire", "--as-of", lot.expires_on.isoformat(), stdout=out)
     assert out.getvalue().strip() == "1 lot(s) expired."
@@ -290,7 +290,7 @@ def test_job_expire_points(customer, buy, monkeypatch):
 
     old = buy(customer, amount=10_000, days_ago=360)
     lot = PointsLot.objects.get(purchase=old)
-    monkeypatch.setattr(services, "_today", lambda: lot.expires_on)
+    monkeypatch.setattr(services._common, "_today", lambda: lot.expires_on)
     expire_points.call_local()
     assert selectors.balance(customer) == 0
     assert_books(customer)

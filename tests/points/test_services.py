@@ -237,7 +237,9 @@ def test_redeem__more_than_available_is_refused(buy, customer, rm1):
 
 def test_redeem__expired_lot_cannot_be_redeemed_before_the_job(buy, customer, rm1, monkeypatch):
     buy(customer, amount=10_000, days_ago=360)
-    monkeypatch.setattr(services, "_today", lambda: timezone.localdate() + datetime.timedelta(10))
+    monkeypatch.setattr(
+        services._common, "_today", lambda: timezone.localdate() + datetime.timedelta(10)
+    )
     with pytest.raises(InsufficientPoints):
         services.points_redeem(actor=rm1, customer=customer, points=1)
     assert selectors.balance(customer) == 100
@@ -297,7 +299,7 @@ def test_expire__only_the_remainder_of_a_partly_redeemed_lot(buy, customer, rm1,
     services.points_redeem(actor=rm1, customer=customer, points=30)  # from the old lot
     lot = PointsLot.objects.get(purchase=old)
     assert services.points_expire() == 0  # not due yet
-    monkeypatch.setattr(services, "_today", lambda: lot.expires_on)
+    monkeypatch.setattr(services._common, "_today", lambda: lot.expires_on)
     assert services.points_expire() == 1
     assert _remaining(lot) == 0
     assert _remaining(PointsLot.objects.get(purchase=new)) == 200
@@ -316,10 +318,10 @@ def test_expire__lot_expires_on_its_date_not_before(buy, customer, monkeypatch):
     old = buy(customer, amount=10_000, days_ago=360)
     lot = PointsLot.objects.get(purchase=old)
     day_before = lot.expires_on - datetime.timedelta(days=1)
-    monkeypatch.setattr(services, "_today", lambda: day_before)
+    monkeypatch.setattr(services._common, "_today", lambda: day_before)
     assert services.points_expire() == 0
     assert selectors.available(customer, as_of=day_before) == 100
-    monkeypatch.setattr(services, "_today", lambda: lot.expires_on)
+    monkeypatch.setattr(services._common, "_today", lambda: lot.expires_on)
     assert services.points_expire() == 1
     assert selectors.balance(customer) == 0
     assert_books(customer)
@@ -334,7 +336,9 @@ def test_expire__future_date_is_refused(db):
 def test_expire__fully_used_lot_is_skipped(buy, customer, rm1, monkeypatch):
     old = buy(customer, amount=10_000, days_ago=360)
     services.points_redeem(actor=rm1, customer=customer, points=100)
-    monkeypatch.setattr(services, "_today", lambda: PointsLot.objects.get(purchase=old).expires_on)
+    monkeypatch.setattr(
+        services._common, "_today", lambda: PointsLot.objects.get(purchase=old).expires_on
+    )
     assert services.points_expire() == 0
     assert not PointsLotUse.objects.filter(kind="expire").exists()
 
@@ -540,7 +544,9 @@ def test_history__every_kind_newest_first(buy, give_back, customer, rm1, checker
     give_back(purchase, {1: 1})
     outcome = services.points_adjust_request(actor=rm1, customer=customer, points=5, reason="x")
     approval_approve(actor=checker, request_id=outcome.approval_request_id)
-    monkeypatch.setattr(services, "_today", lambda: PointsLot.objects.get(purchase=old).expires_on)
+    monkeypatch.setattr(
+        services._common, "_today", lambda: PointsLot.objects.get(purchase=old).expires_on
+    )
     services.points_expire()
     rows = selectors.history(customer)
     assert [(row.kind, row.points) for row in rows] == [

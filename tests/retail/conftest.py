@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cpms.customers.services import customer_register
 from cpms.privacy import keys
+from cpms.retail import hooks
 from cpms.retail.services import purchase_record
 from cpms.users import services as user_services
 from cpms.users.choices import Role
@@ -117,3 +118,18 @@ def rm1_client(rm1) -> Client:
     client = Client()
     client.force_login(rm1)
     return client
+
+
+@pytest.fixture
+def purchase_hook():
+    """Register purchase hooks for one test (next to the ones apps registered), removed after."""
+    names: list[str] = []
+
+    def register(**handlers: Any) -> None:
+        name = f"tests-{len(names)}"
+        hooks.register(name, **handlers)
+        names.append(name)
+
+    yield register
+    for name in names:
+        hooks.unregister(name)

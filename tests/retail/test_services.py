@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
-from cpms.retail import loyalty, selectors, services
+from cpms.retail import selectors, services
 from cpms.retail.errors import PurchaseExists
 from cpms.retail.models import Purchase, PurchaseLine, PurchaseReturn, PurchaseReturnLine
 from cpms.retail.money import format_minor, parse_major
@@ -254,24 +254,24 @@ def test_purchase_record__needs_retail_manage(auditor, customer):
     assert state() == before
 
 
-def test_purchase_record__loyalty_seam_runs_inside_the_transaction(monkeypatch, rm1, customer):
+def test_purchase_record__purchase_hook_runs_inside_the_transaction(purchase_hook, rm1, customer):
     seen = []
 
     def post(*, actor, purchase):
         seen.append((actor.pk, purchase.reference, connection.in_atomic_block))
 
-    monkeypatch.setattr(loyalty, "points_post_for_purchase", post)
+    purchase_hook(on_purchase_recorded=post)
 
     services.purchase_record(actor=rm1, data=purchase_data(customer))
 
     assert seen == [(rm1.pk, "R-0001", True)]
 
 
-def test_purchase_record__a_failing_seam_rolls_everything_back(monkeypatch, rm1, customer):
+def test_purchase_record__a_failing_hook_rolls_everything_back(purchase_hook, rm1, customer):
     def post(*, actor, purchase):
         raise RuntimeError("ledger unavailable")
 
-    monkeypatch.setattr(loyalty, "points_post_for_purchase", post)
+    purchase_hook(on_purchase_recorded=post)
     before = state()
 
     with pytest.raises(RuntimeError):
@@ -494,13 +494,13 @@ def test_purchase_return__out_of_scope_is_not_found(rm2, far_finance, purchase):
     assert state() == before
 
 
-def test_purchase_return__loyalty_seam_runs_inside_the_transaction(monkeypatch, rm1, purchase):
+def test_purchase_return__return_hook_runs_inside_the_transaction(purchase_hook, rm1, purchase):
     seen = []
 
     def reverse(*, actor, purchase_return):
         seen.append((purchase_return.purchase_id, connection.in_atomic_block))
 
-    monkeypatch.setattr(loyalty, "points_reverse_for_return", reverse)
+    purchase_hook(on_return_recorded=reverse)
 
     services.purchase_return(
         actor=rm1,
