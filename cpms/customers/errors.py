@@ -118,3 +118,17 @@ class KycNeedsApproval(Conflict):
             "Marking KYC as verified needs a second person: use “Request KYC verification” on "
             "the customer's page."
         )
+
+
+class MergeClash(Conflict):
+    """A merge could not move a relation (raised by `services.merge.customer_relations_move`).
+    The code keeps the data-quality prefix it had when the merge lived there: it is part of the
+    API's wire format (`docs/data_quality.md`)."""
+
+    code = "quality.merge_clash"
+
+    def default_message(self) -> str:
+        return _(
+            "A record of the merged customer clashes with one of the survivor and no rule "
+            "resolves it; nothing was changed."
+        )

@@ -8,10 +8,13 @@ class QualityConfig(AppConfig):
     verbose_name = _("Data quality")
 
     def ready(self) -> None:
-        from cpms.access import scopes
-        from cpms.approvals import registry
-        from cpms.customers.tabs import CustomerTab, register_tab
-        from cpms.quality import services, views
+        # Imports here, not at the top: apps.py is imported before the app registry is ready,
+        # and these modules import models.
+        from cpms.access import scopes  # lazy: models not loaded when apps.py is imported
+        from cpms.approvals import registry  # lazy: models not loaded when apps.py is imported
+        from cpms.customers.name_matching import register_name_matcher  # lazy: as above
+        from cpms.customers.tabs import CustomerTab, register_tab  # lazy: as above
+        from cpms.quality import approval_context, matching, services, views
         from cpms.quality.models import CustomerMerge, DuplicateCandidate
 
         # A pair is reached through its first customer here; selectors also require the second
@@ -26,8 +29,6 @@ class QualityConfig(AppConfig):
             branch="survivor__branch_id",
             assigned="survivor__relationship_manager_id",
         )
-        from cpms.quality import approval_context
-
         registry.register(
             services.MERGE_ACTION,
             execute=services.customers_merge_execute,
@@ -44,3 +45,5 @@ class QualityConfig(AppConfig):
                 order=80,
             )
         )
+        # The possible-duplicate check at registration uses this app's name matching.
+        register_name_matcher(matching.name_matcher)

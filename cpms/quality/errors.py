@@ -4,6 +4,17 @@ from django.utils.translation import gettext as _
 
 from cpms.core.errors import Conflict, ValidationFailed
 
+# Raised by the customers app's merge service (it moves the relations); kept importable here.
+from cpms.customers.errors import MergeClash
+
+__all__ = [
+    "CandidateClosed",
+    "MergeClash",
+    "MergePending",
+    "MergeRefused",
+    "SurvivorInvalid",
+]
+
 
 class CandidateClosed(Conflict):
     code = "quality.candidate_closed"
@@ -24,16 +35,6 @@ class MergeRefused(Conflict):
 
     def default_message(self) -> str:
         return _("These customers cannot be merged.")
-
-
-class MergeClash(Conflict):
-    code = "quality.merge_clash"
-
-    def default_message(self) -> str:
-        return _(
-            "A record of the merged customer clashes with one of the survivor and no rule "
-            "resolves it; nothing was changed."
-        )
 
 
 class SurvivorInvalid(ValidationFailed):

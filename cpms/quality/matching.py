@@ -13,6 +13,7 @@ from itertools import combinations
 from typing import Any
 
 from cpms.customers.choices import CustomerKind
+from cpms.customers.services import name_pinyin as pinyin_of
 from cpms.quality.choices import REASON_POINTS, MatchReason
 
 # Legal-form words an organisation's name may carry or omit (longest first).
@@ -146,8 +147,6 @@ class NameKey:
 
 @lru_cache(maxsize=256)
 def _pinyin_of(text: str) -> str:
-    from cpms.customers.services import name_pinyin as pinyin_of
-
     return pinyin_of(text)
 
 
@@ -169,9 +168,24 @@ def _organisation_pinyin(legal_name: str, stored: str, text: str) -> str:
 
 
 def _uncached_pinyin(text: str) -> str:
-    from cpms.customers.services import name_pinyin as pinyin_of
-
     return pinyin_of(text)
+
+
+def name_matcher(
+    legal_name: str, name_pinyin: str, *, organisation: bool
+) -> Callable[[str, str], bool]:
+    """The customers app's name matcher (registered in `QualityConfig.ready()` through
+    `customers.name_matching`): names alike when their similarity, written or pinyin, reaches
+    the threshold of the scan (`NAME_THRESHOLD`, organisations `ORGANISATION_NAME_THRESHOLD`).
+    The new name's key is built once for every row of the registration's block."""
+    key = NameKey.of(legal_name, name_pinyin, organisation=organisation)
+    threshold = ORGANISATION_NAME_THRESHOLD if organisation else NAME_THRESHOLD
+
+    def alike(other_name: str, other_pinyin: str) -> bool:
+        other = NameKey.of(other_name, other_pinyin, organisation=organisation)
+        return name_similarity(key, other, threshold) >= threshold
+
+    return alike
 
 
 @dataclass

@@ -8,20 +8,20 @@ import contextlib
 from collections.abc import Iterator
 from unittest import mock
 
-from cpms.customers import services
+from cpms.customers.services import register as registration
 
 
 @contextlib.contextmanager
 def legacy_registration() -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         stack.enter_context(
-            mock.patch.object(services, "_refuse_same_document", lambda **kwargs: None)
+            mock.patch.object(registration, "_refuse_same_document", lambda **kwargs: None)
         )
-        stack.enter_context(mock.patch.object(services, "possible_duplicates", lambda **kw: []))
+        stack.enter_context(mock.patch.object(registration, "possible_duplicates", lambda **kw: []))
         stack.enter_context(
-            mock.patch.object(services, "_claim_identity", lambda *args, **kwargs: None)
+            mock.patch.object(registration, "_claim_identity", lambda *args, **kwargs: None)
         )
         stack.enter_context(
-            mock.patch.object(services, "kyc_verification_needs_approval", lambda: False)
+            mock.patch.object(registration, "kyc_verification_needs_approval", lambda: False)
         )
         yield

@@ -14,6 +14,7 @@ from cpms.audit.models import AuditEntry
 from cpms.customers import services
 from cpms.customers.errors import DuplicateIdentity, PossibleDuplicate
 from cpms.customers.models import Customer, IdentityClaim
+from cpms.customers.services import register as registration
 from tests.customers.conftest import OTHER_RESIDENT_ID, RESIDENT_ID, individual
 
 # born on the same day as RESIDENT_ID (1949-12-31), another person's number
@@ -142,8 +143,8 @@ def test_register__the_claim_stops_a_second_registration_that_passed_the_check(
     """Two registrations of the same document at once: the one that did not see the other
     (simulated by skipping the check) still fails on the unique claim; nothing is written."""
     assert IdentityClaim.objects.filter(customer=customer).count() == 1
-    monkeypatch.setattr(services, "_refuse_same_document", lambda **kwargs: None)
-    monkeypatch.setattr(services, "possible_duplicates", lambda **kwargs: [])
+    monkeypatch.setattr(registration, "_refuse_same_document", lambda **kwargs: None)
+    monkeypatch.setattr(registration, "possible_duplicates", lambda **kwargs: [])
     before = state()
 
     with pytest.raises(DuplicateIdentity):
