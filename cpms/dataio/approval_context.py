@@ -9,24 +9,21 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from cpms.approvals.context import ApprovalContext, rows
+from cpms.customers.models import Customer
 from cpms.dataio.choices import Dataset, FileFormat
+from cpms.dataio.services.export import APPROVED_EXPORT_VALID_HOURS
+from cpms.holdings.models import Holding
 
 
 def _record_count(dataset: str) -> str:
     if dataset == Dataset.CUSTOMERS:
-        from cpms.customers.models import Customer
-
         return f"{Customer.objects.count():,}"
     if dataset == Dataset.HOLDINGS:
-        from cpms.holdings.models import Holding
-
         return f"{Holding.objects.count():,}"
     return ""
 
 
 def export_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalContext:
-    from cpms.dataio.services import APPROVED_EXPORT_VALID_HOURS
-
     code = str(payload.get("dataset") or "")
     dataset = str(dict(Dataset.choices).get(code, code))
     file_format = str(dict(FileFormat.choices).get(str(payload.get("format") or ""), ""))

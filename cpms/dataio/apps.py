@@ -8,13 +8,13 @@ class DataioConfig(AppConfig):
     verbose_name = _("Import and export")
 
     def ready(self) -> None:
-        from cpms.access import scopes
+        from cpms.access import scopes  # lazy: app modules load once the registry is ready
         from cpms.dataio import models
 
         # a job is seen by the member of staff who started it (and by holders of "all" scope)
         scopes.register(models.ImportJob, assigned="created_by_id")
 
-        from cpms.approvals import registry
+        from cpms.approvals import registry  # lazy: app modules load once the registry is ready
 
         # an approved clear-text export is a grant the maker downloads once (services)
         from cpms.dataio import approval_context, services

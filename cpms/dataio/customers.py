@@ -1,11 +1,13 @@
-"""The customers dataset: columns, row validation and the plan of each row against the register.
+"""The customers dataset: row validation, the plan of each row against the register, and export
+(its columns are in `customer_columns`).
 
 Validation is the registry's: the row is parsed by `customers.schemas.CustomerData`, identity
 documents and contacts are checked by `customers.validators`, and the derived rules of
 `customers.services` (date of birth from the resident ID, organisations have none, next KYC
 review from the risk rating, branch and relationship manager active) are applied the same way,
 but with lookups cached per import instead of one query per row. Nothing here writes: the
-writes are in `dataio.services`."""
+plans are written by `dataio.services.customers_import` through the registry's bulk services
+(`customers.bulk`), which also define the plain and protected fields a row may set."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from cpms.access.choices import Scope
 from cpms.access.scopes import scoped
 from cpms.core import crypto
 from cpms.customers import validators
+from cpms.customers.bulk import PLAIN_FIELDS, PROTECTED
 from cpms.customers.choices import (
     IDENTITY_KINDS_FOR,
     CustomerKind,
@@ -36,154 +39,18 @@ from cpms.customers.services import kyc_next_review, kyc_verification_needs_appr
 from cpms.dataio.choices import RowOutcome
 from cpms.dataio.columns import (
     CellInvalid,
-    Column,
     choice_lookup,
     given_values,
     normalise_header,
     parse_date,
     text,
 )
+from cpms.dataio.customer_columns import CHOICES, COLUMNS
 from cpms.dataio.messages import _
-from cpms.privacy.protected import index_purpose, pii_read_many
+from cpms.privacy.protected import index_purpose, masked, pii_read_many
 from cpms.users.models import Branch
 
-PROTECTED = ("identity_number", "phone", "email", "address")
 INDEXED = {"identity_number": "identity", "phone": "phone", "email": "email"}
-OBJECT_TYPE = "customers.customer"
-AUDITED_FIELDS = (
-    "customer_number",
-    "kind",
-    "legal_name",
-    "identity_kind",
-    "identity_country",
-    "date_of_birth",
-    "branch_id",
-    "relationship_manager_id",
-    "kyc_status",
-    "kyc_reviewed_at",
-    "kyc_next_review_at",
-    "risk_rating",
-    "segment",
-    "status",
-    "tags",
-)
-ASSIGNMENT_FIELDS = ("branch_id", "relationship_manager_id")
-PLAIN_FIELDS = (
-    "kind",
-    "legal_name",
-    "identity_kind",
-    "identity_country",
-    "date_of_birth",
-    "branch_id",
-    "relationship_manager_id",
-    "kyc_status",
-    "kyc_reviewed_at",
-    "kyc_next_review_at",
-    "risk_rating",
-    "segment",
-    "tags",
-    "name_pinyin",
-)
-
-COLUMNS: tuple[Column, ...] = (
-    Column("customer_number", "Customer number", "客户编号", ("客户号", "编号", "no")),
-    Column(
-        "kind",
-        "Kind",
-        "客户类型",
-        ("类型", "customer type", "type"),
-        required=True,
-        example="individual",
-    ),
-    Column(
-        "legal_name",
-        "Legal name",
-        "客户名称",
-        ("姓名", "名称", "name", "客户姓名", "企业名称"),
-        required=True,
-        example="张三",
-    ),
-    Column(
-        "identity_kind",
-        "Identity document",
-        "证件类型",
-        ("document type", "id type", "identity type"),
-        required=True,
-        example="resident_id",
-    ),
-    Column(
-        "identity_number",
-        "Identity number",
-        "证件号码",
-        ("证件号", "身份证号", "身份证号码", "id number", "document number", "统一社会信用代码"),
-        required=True,
-        example="11010519491231002X",
-    ),
-    Column("identity_country", "Issuing country", "签发国家", ("country", "国家"), clearable=True),
-    Column(
-        "date_of_birth", "Date of birth", "出生日期", ("生日", "birth date", "dob"), clearable=True
-    ),
-    Column(
-        "phone",
-        "Phone",
-        "手机号码",
-        ("手机", "手机号", "电话", "联系电话", "mobile"),
-        example="13800138000",
-        clearable=True,
-    ),
-    Column(
-        "email",
-        "Email",
-        "电子邮箱",
-        ("邮箱", "email address", "e-mail"),
-        example="zhang.san@example.com",
-        clearable=True,
-    ),
-    Column(
-        "address",
-        "Address",
-        "地址",
-        ("联系地址", "住址"),
-        example="杭州市西湖区文三路 1 号",
-        clearable=True,
-    ),
-    Column("branch", "Branch", "分行", ("分行代码", "branch code", "网点")),
-    Column(
-        "relationship_manager",
-        "Relationship manager",
-        "客户经理",
-        ("rm", "manager", "客户经理用户名"),
-        clearable=True,
-    ),
-    Column("kyc_status", "KYC status", "KYC状态", ("kyc", "尽职调查状态"), example="pending"),
-    Column(
-        "kyc_reviewed_at", "KYC reviewed on", "KYC复核日期", ("kyc review date",), clearable=True
-    ),
-    Column("risk_rating", "Risk rating", "风险等级", ("risk", "风险评级"), example="low"),
-    Column("segment", "Segment", "客户分层", ("细分", "客户细分", "分层"), clearable=True),
-    Column("tags", "Tags", "标签", ("tag",), example="vip", clearable=True),
-)
-
-_CHOICES = {
-    "kind": (
-        CustomerKind,
-        {
-            "individual": ("个人", "自然人"),
-            "organisation": ("机构", "企业", "公司", "organization"),
-        },
-    ),
-    "identity_kind": (
-        IdentityKind,
-        {
-            "resident_id": ("身份证", "居民身份证", "id card"),
-            "passport": ("护照",),
-            "uscc": ("统一社会信用代码", "信用代码"),
-            "other": ("其他",),
-        },
-    ),
-    "kyc_status": (KycStatus, {}),
-    "risk_rating": (RiskRating, {"low": ("低",), "medium": ("中",), "high": ("高",)}),
-}
 
 
 @dataclass
@@ -270,7 +137,7 @@ def context_for(actor: Any, *, root: bytes | None) -> Context:
         codes[pk] = code
         if active:
             branches[normalise_header(code)] = pk
-    lookups = {name: choice_lookup(choices, extra) for name, (choices, extra) in _CHOICES.items()}
+    lookups = {name: choice_lookup(choices, extra) for name, (choices, extra) in CHOICES.items()}
     context = Context(
         actor=actor,
         root=root,
@@ -308,7 +175,7 @@ def _choice(context: Context, name: str, value: Any, errors: dict[str, str]) -> 
         return None
     found = context.lookups[name].get(normalise_header(raw))
     if found is None:
-        choices = _CHOICES[name][0]
+        choices = CHOICES[name][0]
         errors[name] = _("Unknown value “%(value)s”; use one of: %(choices)s.") % {
             "value": raw[:40],
             "choices": ", ".join(choices.values),
@@ -346,48 +213,9 @@ def check_row(
     """Field validation of one row (no database access except cached lookups). Blank cells
     are not given (an update keeps the stored value); "-" clears a clearable column."""
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {}
     values = given_values(values, COLUMNS)
-    for name, value in values.items():
-        if name in _CHOICES:
-            found = _choice(context, name, value, errors)
-            if found is not None:
-                data[name] = found
-        elif name in ("date_of_birth", "kyc_reviewed_at"):
-            try:
-                data[name] = parse_date(value)
-            except CellInvalid as exc:
-                errors[name] = exc.args[0]
-        elif name in ("branch", "relationship_manager", "customer_number"):
-            continue
-        else:
-            data[name] = text(value)
-    for name in ("kind", "legal_name", "identity_kind", "identity_number"):
-        if name not in errors and not data.get(name):
-            errors[name] = _("This value is required.")
-    given: dict[str, Any] = {}
-    if "branch" in values:
-        code = text(values["branch"])
-        if code:
-            branch_id = context.branches.get(normalise_header(code))
-            if branch_id is None:
-                errors["branch"] = _("No active branch with the code “%(code)s”.") % {
-                    "code": code[:40]
-                }
-            given["branch_id"] = branch_id
-        else:
-            given["branch_id"] = None
-    if "relationship_manager" in values:
-        username = text(values["relationship_manager"])
-        if username:
-            manager_id = context.manager_id(username)
-            if manager_id is None:
-                errors["relationship_manager"] = _(
-                    "The relationship manager must be an active member of staff."
-                )
-            given["relationship_manager_id"] = manager_id
-        else:
-            given["relationship_manager_id"] = None
+    data = _parsed_cells(context, values, errors)
+    given = _assignment(context, values, errors)
     if errors:
         return None, errors
     try:
@@ -412,6 +240,61 @@ def check_row(
         ),
         errors,
     )
+
+
+def _parsed_cells(
+    context: Context, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    """The row's registry fields as `CustomerData` takes them: choices looked up (Chinese and
+    English labels), dates parsed, text trimmed; the required ones must be there."""
+    data: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in CHOICES:
+            found = _choice(context, name, value, errors)
+            if found is not None:
+                data[name] = found
+        elif name in ("date_of_birth", "kyc_reviewed_at"):
+            try:
+                data[name] = parse_date(value)
+            except CellInvalid as exc:
+                errors[name] = exc.args[0]
+        elif name in ("branch", "relationship_manager", "customer_number"):
+            continue
+        else:
+            data[name] = text(value)
+    for name in ("kind", "legal_name", "identity_kind", "identity_number"):
+        if name not in errors and not data.get(name):
+            errors[name] = _("This value is required.")
+    return data
+
+
+def _assignment(context: Context, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The branch (by code) and relationship manager (by username) the row gives, as ids:
+    an active branch, an active member of staff; a blank cell gives None."""
+    given: dict[str, Any] = {}
+    if "branch" in values:
+        code = text(values["branch"])
+        if code:
+            branch_id = context.branches.get(normalise_header(code))
+            if branch_id is None:
+                errors["branch"] = _("No active branch with the code “%(code)s”.") % {
+                    "code": code[:40]
+                }
+            given["branch_id"] = branch_id
+        else:
+            given["branch_id"] = None
+    if "relationship_manager" in values:
+        username = text(values["relationship_manager"])
+        if username:
+            manager_id = context.manager_id(username)
+            if manager_id is None:
+                errors["relationship_manager"] = _(
+                    "The relationship manager must be an active member of staff."
+                )
+            given["relationship_manager_id"] = manager_id
+        else:
+            given["relationship_manager_id"] = None
+    return given
 
 
 def _check_identifiers(
@@ -510,68 +393,84 @@ def plan_batch(
     the blind index), check scope and the derived rules, and say what would change.
     Returns the plans and the errors (row number, field, message)."""
     errors: list[tuple[int, str, str]] = []
-    by_number = [row.customer_number for row in rows if row.customer_number]
-    by_index = [row.key_index for row in rows if not row.customer_number and row.key_index]
-    found: dict[Any, list[Customer]] = {}
-    existing: dict[int, Customer] = {}
-    if by_number:
-        for customer in Customer.objects.filter(customer_number__in=by_number):
-            existing[customer.pk] = customer
-            found[("n", customer.customer_number)] = [customer]
-    if by_index:
-        for customer in Customer.objects.filter(identity_number_index__in=by_index).order_by("pk"):
-            existing[customer.pk] = customer
-            found.setdefault(
-                ("i", customer.identity_number_index, customer.identity_kind), []
-            ).append(customer)
-    in_scope: set[int] = set()
-    clear: dict[int, dict[str, str | None]] = {}
-    if existing:
-        in_scope = set(
-            scoped(
-                Customer.objects.filter(pk__in=list(existing)),
-                user=context.actor,
-                permission=MANAGE_PERMISSION,
-            ).values_list("pk", flat=True)
-        )
-        visible = [existing[pk] for pk in sorted(in_scope)]
-        for customer, pii in zip(visible, pii_read_many(visible, PROTECTED), strict=True):
-            clear[customer.pk] = pii
+    register = _Register.read(context, rows)
     plans: list[Plan] = []
     for row in rows:
-        if row.customer_number:
-            matches = found.get(("n", row.customer_number), [])
-            if not matches:
-                errors.append(
-                    (row.number, "customer_number", _("No customer has this customer number."))
-                )
-                continue
-        else:
-            matches = found.get(("i", row.key_index, row.given["identity_kind"]), [])
-        if len(matches) > 1:
-            errors.append(
-                (
-                    row.number,
-                    "identity_number",
-                    _(
-                        "Several customers have this identity number; give the customer number "
-                        "to say which one."
-                    ),
-                )
-            )
+        customer, problem = register.match(row)
+        if problem is not None:
+            errors.append((row.number, *problem))
             continue
-        customer = matches[0] if matches else None
-        if customer is not None and customer.pk not in in_scope:
-            errors.append(
-                (row.number, "identity_number", _("This customer is outside your scope."))
-            )
-            continue
-        plan, row_errors = _plan_row(context, row, customer, clear.get(getattr(customer, "pk", 0)))
+        current_pii = register.clear.get(getattr(customer, "pk", 0))
+        plan, row_errors = _plan_row(context, row, customer, current_pii)
         if row_errors:
             errors.extend((row.number, name, message) for name, message in row_errors.items())
         elif plan is not None:
             plans.append(plan)
     return plans, errors
+
+
+@dataclass
+class _Register:
+    """The customers a batch's rows name, read in two queries: by customer number and by
+    identity blind index; which of them the actor may manage, and their personal data."""
+
+    found: dict[Any, list[Customer]]
+    in_scope: set[int]
+    clear: dict[int, dict[str, str | None]]
+
+    @classmethod
+    def read(cls, context: Context, rows: Sequence[Row]) -> _Register:
+        by_number = [row.customer_number for row in rows if row.customer_number]
+        by_index = [row.key_index for row in rows if not row.customer_number and row.key_index]
+        found: dict[Any, list[Customer]] = {}
+        existing: dict[int, Customer] = {}
+        if by_number:
+            for customer in Customer.objects.filter(customer_number__in=by_number):
+                existing[customer.pk] = customer
+                found[("n", customer.customer_number)] = [customer]
+        if by_index:
+            matching = Customer.objects.filter(identity_number_index__in=by_index).order_by("pk")
+            for customer in matching:
+                existing[customer.pk] = customer
+                found.setdefault(
+                    ("i", customer.identity_number_index, customer.identity_kind), []
+                ).append(customer)
+        in_scope: set[int] = set()
+        clear: dict[int, dict[str, str | None]] = {}
+        if existing:
+            in_scope = set(
+                scoped(
+                    Customer.objects.filter(pk__in=list(existing)),
+                    user=context.actor,
+                    permission=MANAGE_PERMISSION,
+                ).values_list("pk", flat=True)
+            )
+            visible = [existing[pk] for pk in sorted(in_scope)]
+            for customer, pii in zip(visible, pii_read_many(visible, PROTECTED), strict=True):
+                clear[customer.pk] = pii
+        return cls(found, in_scope, clear)
+
+    def match(self, row: Row) -> tuple[Customer | None, tuple[str, str] | None]:
+        """The row's customer (None: a new one), or the field and message saying why the row
+        cannot be matched: unknown number, several customers, outside the actor's scope."""
+        if row.customer_number:
+            matches = self.found.get(("n", row.customer_number), [])
+            if not matches:
+                return None, ("customer_number", _("No customer has this customer number."))
+        else:
+            matches = self.found.get(("i", row.key_index, row.given["identity_kind"]), [])
+        if len(matches) > 1:
+            return None, (
+                "identity_number",
+                _(
+                    "Several customers have this identity number; give the customer number "
+                    "to say which one."
+                ),
+            )
+        customer = matches[0] if matches else None
+        if customer is not None and customer.pk not in self.in_scope:
+            return None, ("identity_number", _("This customer is outside your scope."))
+        return customer, None
 
 
 def _plan_row(
@@ -641,8 +540,6 @@ def export_rows(
     context: Context, customers: Any, *, include_pii: bool, batch_size: int = 1000
 ) -> Any:
     """Rows in COLUMNS order for customers (a scoped queryset), keyset-walked in batches."""
-    from cpms.privacy.protected import masked
-
     last = 0
     while True:
         batch = list(customers.filter(pk__gt=last).order_by("pk")[:batch_size])
@@ -679,6 +576,3 @@ def export_rows(
 
 def example_row() -> list[str]:
     return [column.example for column in COLUMNS]
-
-
-IDENTITY_ORDER = {value: position for position, value in enumerate(IdentityKind.values, 1)}

@@ -28,6 +28,8 @@ from cpms.dataio.columns import (
     text,
 )
 from cpms.dataio.messages import _
+from cpms.holdings.choices import HoldingKind
+from cpms.holdings.models import Holding
 
 MANAGE_PERMISSION = "holdings.manage"
 VIEW_PERMISSION = "holdings.view"
@@ -88,8 +90,6 @@ class Plan:
 
 
 def kind_lookup() -> dict[str, str]:
-    from cpms.holdings.choices import HoldingKind
-
     return choice_lookup(HoldingKind)
 
 
@@ -150,8 +150,6 @@ def check_row(
 
 
 def plan_batch(actor: Any, rows: Sequence[Row]) -> tuple[list[Plan], list[tuple[int, str, str]]]:
-    from cpms.holdings.models import Holding
-
     errors: list[tuple[int, str, str]] = []
     numbers = sorted({row.customer_number for row in rows})
     customers = dict(

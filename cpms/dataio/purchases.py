@@ -15,12 +15,14 @@ from django.utils import timezone
 from cpms.dataio.columns import (
     CellInvalid,
     Column,
+    choice_lookup,
     normalise_header,
     parse_amount_minor,
     parse_int,
     text,
 )
 from cpms.dataio.messages import _
+from cpms.retail.choices import Channel
 
 MANAGE_PERMISSION = "retail.manage"
 VIEW_PERMISSION = "retail.view"
@@ -72,9 +74,6 @@ LINE_FIELDS = ("category", "sku", "description")
 
 
 def channel_lookup() -> dict[str, str]:
-    from cpms.dataio.columns import choice_lookup
-    from cpms.retail.choices import Channel
-
     return choice_lookup(Channel, {"store": ("门店", "线下"), "online": ("线上", "网店")})
 
 

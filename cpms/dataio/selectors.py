@@ -12,6 +12,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from cpms.access.scopes import get_for_user, scoped
+from cpms.approvals.choices import ApprovalStatus, DecisionKind
+from cpms.approvals.models import ApprovalDecision, ApprovalRequest
+from cpms.audit.choices import AuditAction
+from cpms.audit.models import AuditEntry
 from cpms.dataio import customers as customer_dataset
 from cpms.dataio import holdings as holding_dataset
 from cpms.dataio import purchases as purchase_dataset
@@ -19,6 +23,11 @@ from cpms.dataio.choices import Dataset
 from cpms.dataio.errors import DatasetUnavailable
 from cpms.dataio.models import ImportJob
 from cpms.dataio.readers import format_for
+from cpms.dataio.services import (
+    APPROVED_EXPORT_VALID_HOURS,
+    BULK_EXPORT_ACTION,
+    EXPORT_OBJECT_TYPE,
+)
 from cpms.dataio.writers import write_table
 from cpms.users.models import User
 
@@ -70,16 +79,6 @@ def export_grants_for_user(*, user: Any, now: datetime.datetime | None = None) -
     """The user's own approved (executed) clear-text export requests that are still valid
     (within APPROVED_EXPORT_VALID_HOURS of their approval) and not used yet, newest first,
     each described in words: what, in which format, approved by whom and when, until when."""
-    from cpms.approvals.choices import ApprovalStatus, DecisionKind
-    from cpms.approvals.models import ApprovalDecision, ApprovalRequest
-    from cpms.audit.choices import AuditAction
-    from cpms.audit.models import AuditEntry
-    from cpms.dataio.services import (
-        APPROVED_EXPORT_VALID_HOURS,
-        BULK_EXPORT_ACTION,
-        EXPORT_OBJECT_TYPE,
-    )
-
     if getattr(user, "pk", None) is None:
         return []
     now = now or timezone.now()

@@ -68,8 +68,8 @@ def test_a_document_claimed_meanwhile_fails_the_whole_import(rm1, monkeypatch):
     # a registration of row 2's document commits while the file is being imported (the plan
     # saw no customer with it): the claim insert collides and nothing of the file is written
     from cpms.core.errors import Conflict
+    from cpms.customers import bulk
     from cpms.customers.services import identity_key
-    from cpms.dataio import services
 
     earlier = customer_register(
         actor=rm1,
@@ -81,7 +81,7 @@ def test_a_document_claimed_meanwhile_fails_the_whole_import(rm1, monkeypatch):
             "relationship_manager_id": rm1.pk,
         },
     )
-    real = services._claim_identities
+    real = bulk._identities_claim
 
     def registered_meanwhile(customers):
         first = customers[0]
@@ -89,7 +89,7 @@ def test_a_document_claimed_meanwhile_fails_the_whole_import(rm1, monkeypatch):
         IdentityClaim.objects.create(key=key, customer=earlier)
         real(customers)
 
-    monkeypatch.setattr(services, "_claim_identities", registered_meanwhile)
+    monkeypatch.setattr(bulk, "_identities_claim", registered_meanwhile)
     with pytest.raises(Conflict) as failed:
         run(rm1, _rows(2))
     assert failed.value.code == "customers.duplicate_identity"

@@ -24,6 +24,7 @@ from cpms.dataio.messages import render
 from cpms.dataio.models import ImportJob
 from cpms.dataio.samples import customer_rows
 from cpms.dataio.selectors import export_grants_for_user
+from cpms.dataio.services import customers_import
 from cpms.users.choices import Role
 from tests.dataio.conftest import CHINESE, ENGLISH, csv_bytes, rows_from
 
@@ -59,7 +60,7 @@ def upload(client, content: bytes, capture, language: str = "zh-hans", name: str
 def test_job_progress__total_counted_first_and_checked_rows_recorded_as_it_goes(
     rm1, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "PROGRESS_EVERY", 50)
+    monkeypatch.setattr(customers_import, "PROGRESS_EVERY", 50)
     seen: list[tuple[int, int, str]] = []
     check_row = customer_dataset.check_row
 
