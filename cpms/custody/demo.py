@@ -47,7 +47,7 @@ RETAIL_ITEMS = (
 
 
 def _png(rng: random.Random) -> bytes:
-    from PIL import Image
+    from PIL import Image  # lazy: Pillow loads only when the demo runs
 
     image = Image.new("RGB", (64, 48), tuple(rng.randrange(256) for _ in range(3)))
     buffer = io.BytesIO()
@@ -62,6 +62,136 @@ def _demo_customers() -> list[Customer]:
     return [c for c in rows.order_by("pk") if any(tag in (c.tags or []) for tag in TAGS)]
 
 
+def _receive(
+    *, rng: random.Random, customer: Customer, actor: Any, serial: str, received: Any
+) -> CustodyItem:
+    """Take one demo item in, with an intake photo (same random draws, same order, each run)."""
+    finance = "demo-finance" in (customer.tags or [])
+    category, description, location = rng.choice(FINANCE_ITEMS if finance else RETAIL_ITEMS)
+    item = services.item_receive(
+        actor=actor,
+        customer=customer,
+        category=category,
+        description=description,
+        serial=serial,
+        condition_grade=rng.choice([ConditionGrade.NEW, ConditionGrade.GOOD]),
+        condition_notes="外观完好，附件齐全",
+        location=location,
+        now=received,
+    )
+    services.photo_add(
+        actor=actor,
+        item=item,
+        data=_png(rng),
+        stage=PhotoStage.INTAKE,
+        original_name="intake.png",
+        now=received,
+    )
+    return item
+
+
+def _check_out(*, actor: Any, item: CustodyItem, overdue: bool, now: Any) -> None:
+    """Out for a valuation (due next week), or to a repairer and ten days overdue."""
+    if not overdue:
+        services.item_check_out(
+            actor=actor,
+            item=item,
+            to_whom="评估师 王工",
+            purpose="年度估值",
+            due_on=timezone.localdate(now) + datetime.timedelta(days=7),
+            now=now,
+        )
+        return
+    past = now - datetime.timedelta(days=20)
+    services.item_check_out(
+        actor=actor,
+        item=item,
+        to_whom="维修商 李师傅",
+        purpose="维修",
+        due_on=timezone.localdate(past) + datetime.timedelta(days=10),
+        now=past,
+    )
+
+
+def _dispose(*, actor: Any, item: CustodyItem, serial: str, checker: User) -> None:
+    """Ask for disposal and approve it as the checker (when the policy asks for a checker)."""
+    request = services.item_dispose_request(
+        actor=actor,
+        item=item,
+        consent_reference=f"CONSENT-{serial}",
+        method="环保回收",
+        reason="客户书面同意处置",
+    )
+    if getattr(request, "pk", None) and hasattr(request, "maker_id"):
+        approval_approve(actor=checker, request_id=request.pk, reason="同意")
+
+
+def _lose(*, actor: Any, item: CustodyItem, now: Any) -> None:
+    """A lost item whose customer was notified and answered."""
+    incident = services.incident_open(
+        actor=actor,
+        item=item,
+        kind=IncidentKind.LOST,
+        description="搬迁库位后未能找到该物品。",
+        now=now,
+    )
+    services.incident_notify(actor=actor, incident=incident, now=now)
+    services.incident_response_record(
+        actor=actor,
+        incident=incident,
+        response="客户要求继续查找并按估值赔偿。",
+        now=now,
+    )
+
+
+def _advance(
+    *,
+    target: str,
+    actor: Any,
+    item: CustodyItem,
+    customer: Customer,
+    serial: str,
+    checker: User | None,
+    received: Any,
+    now: Any,
+) -> None:
+    """Take a received item on to its planned state."""
+    if target == "received":
+        return
+    services.item_put_away(actor=actor, item=item, now=received + datetime.timedelta(hours=1))
+    if target in ("checked_out", "overdue"):
+        _check_out(actor=actor, item=item, overdue=target == "overdue", now=now)
+    elif target == "returned":
+        services.item_return(
+            actor=actor,
+            item=item,
+            collected_by=customer.legal_name,
+            id_checked=True,
+            note="客户本人领取",
+            now=now,
+        )
+    elif target == "disposed" and checker is not None:
+        _dispose(actor=actor, item=item, serial=serial, checker=checker)
+    elif target == "lost":
+        _lose(actor=actor, item=item, now=now)
+
+
+def _stocktake(customers: list[Customer]) -> str | None:
+    """One closed stocktake (everything found) at the first customer's first location."""
+    first = customers[0]
+    actor = first.relationship_manager
+    location = FINANCE_ITEMS[0][2] if "demo-finance" in (first.tags or []) else RETAIL_ITEMS[0][2]
+    if Stocktake.objects.filter(started_by=actor, note="demo").exists():
+        return None
+    stocktake = services.stocktake_start(actor=actor, location=location, note="demo")
+    for line in stocktake.lines.all():
+        services.stocktake_count(
+            actor=actor, stocktake=stocktake, item=line.item_id, result="found"
+        )
+    services.stocktake_close(actor=actor, stocktake=stocktake)
+    return f"stocktake {location}"
+
+
 def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     customers = _demo_customers()
     if not customers:
@@ -69,101 +199,26 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     created: list[str] = []
     checker = User.objects.filter(username=CHECKER, is_active=True).first()
     now = timezone.now()
-    today = timezone.localdate(now)
     for index, target in enumerate(PLAN):
         customer = customers[index % len(customers)]
         actor = customer.relationship_manager
         serial = f"DEMO-{customer.customer_number}-{index + 1}"
         if CustodyItem.objects.filter(holding__customer=customer, serial=serial).exists():
             continue
-        finance = "demo-finance" in (customer.tags or [])
-        category, description, location = rng.choice(FINANCE_ITEMS if finance else RETAIL_ITEMS)
         received = now - datetime.timedelta(days=30 - index)
-        item = services.item_receive(
-            actor=actor,
-            customer=customer,
-            category=category,
-            description=description,
-            serial=serial,
-            condition_grade=rng.choice([ConditionGrade.NEW, ConditionGrade.GOOD]),
-            condition_notes="外观完好，附件齐全",
-            location=location,
-            now=received,
-        )
-        services.photo_add(
+        item = _receive(rng=rng, customer=customer, actor=actor, serial=serial, received=received)
+        created.append(f"custody item {item.holding.holding_number} ({target})")
+        _advance(
+            target=target,
             actor=actor,
             item=item,
-            data=_png(rng),
-            stage=PhotoStage.INTAKE,
-            original_name="intake.png",
-            now=received,
+            customer=customer,
+            serial=serial,
+            checker=checker,
+            received=received,
+            now=now,
         )
-        created.append(f"custody item {item.holding.holding_number} ({target})")
-        if target == "received":
-            continue
-        services.item_put_away(actor=actor, item=item, now=received + datetime.timedelta(hours=1))
-        if target == "checked_out":
-            services.item_check_out(
-                actor=actor,
-                item=item,
-                to_whom="评估师 王工",
-                purpose="年度估值",
-                due_on=today + datetime.timedelta(days=7),
-                now=now,
-            )
-        elif target == "overdue":
-            past = now - datetime.timedelta(days=20)
-            services.item_check_out(
-                actor=actor,
-                item=item,
-                to_whom="维修商 李师傅",
-                purpose="维修",
-                due_on=timezone.localdate(past) + datetime.timedelta(days=10),
-                now=past,
-            )
-        elif target == "returned":
-            services.item_return(
-                actor=actor,
-                item=item,
-                collected_by=customer.legal_name,
-                id_checked=True,
-                note="客户本人领取",
-                now=now,
-            )
-        elif target == "disposed" and checker is not None:
-            request = services.item_dispose_request(
-                actor=actor,
-                item=item,
-                consent_reference=f"CONSENT-{serial}",
-                method="环保回收",
-                reason="客户书面同意处置",
-            )
-            if getattr(request, "pk", None) and hasattr(request, "maker_id"):
-                approval_approve(actor=checker, request_id=request.pk, reason="同意")
-        elif target == "lost":
-            incident = services.incident_open(
-                actor=actor,
-                item=item,
-                kind=IncidentKind.LOST,
-                description="搬迁库位后未能找到该物品。",
-                now=now,
-            )
-            services.incident_notify(actor=actor, incident=incident, now=now)
-            services.incident_response_record(
-                actor=actor,
-                incident=incident,
-                response="客户要求继续查找并按估值赔偿。",
-                now=now,
-            )
-    first = customers[0]
-    actor = first.relationship_manager
-    location = FINANCE_ITEMS[0][2] if "demo-finance" in (first.tags or []) else RETAIL_ITEMS[0][2]
-    if not Stocktake.objects.filter(started_by=actor, note="demo").exists():
-        stocktake = services.stocktake_start(actor=actor, location=location, note="demo")
-        for line in stocktake.lines.all():
-            services.stocktake_count(
-                actor=actor, stocktake=stocktake, item=line.item_id, result="found"
-            )
-        services.stocktake_close(actor=actor, stocktake=stocktake)
-        created.append(f"stocktake {location}")
+    stocktake = _stocktake(customers)
+    if stocktake is not None:
+        created.append(stocktake)
     return created

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cpms.core.forms import MoneyField, PickerField, clean_money
@@ -15,7 +16,10 @@ from cpms.custody.choices import (
     IncidentKind,
     PhotoStage,
 )
+from cpms.custody.models import OPERATE_PERMISSION
+from cpms.customers.selectors import customer_list
 from cpms.holdings.forms import currency_choices, customer_label
+from cpms.users.pickers import staff_queryset
 
 DATE = forms.DateInput(attrs={"type": "date"})
 TEXT = forms.Textarea(attrs={"rows": 2})
@@ -55,9 +59,6 @@ class ReceiveForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from cpms.custody.models import OPERATE_PERMISSION
-        from cpms.customers.selectors import customer_list
-
         field = self.fields["customer"]
         field.queryset = customer_list(user=user, permission=OPERATE_PERMISSION)
         field.label_from_instance = customer_label  # type: ignore[method-assign]
@@ -72,8 +73,6 @@ class ReceiveForm(forms.Form):
         data = dict(self.cleaned_data)
         data["value_minor"] = data.pop("value", None)
         if data["value_minor"] is not None and data.get("valued_on") is None:
-            from django.utils import timezone
-
             data["valued_on"] = timezone.localdate()  # declared on intake
         return data
 
@@ -124,8 +123,6 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user is not None:
-            from cpms.users.pickers import staff_queryset
-
             self.fields["custodian"].queryset = staff_queryset(user=user)
 
 

@@ -29,6 +29,7 @@ from cpms.custody.choices import (
 from cpms.custody.models import OPERATE_PERMISSION, VIEW_PERMISSION, CustodyItem
 from cpms.custody.timeline import timeline
 from cpms.holdings.paging import list_page
+from cpms.notifications.selectors import notification_list_related
 
 PAGE_SIZE = 25
 
@@ -344,8 +345,6 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require_staff(request, VIEW_PERMISSION)
     incident = _get(selectors.incident_get_for_user, request, pk, VIEW_PERMISSION)
-    from cpms.notifications.selectors import notification_list_related
-
     return render(
         request,
         "custody/incident.html",

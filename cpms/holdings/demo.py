@@ -77,92 +77,114 @@ def _register(customer: Customer, actor: Any, kind: str, identifier: str, **kwar
     return f"{kind} {identifier}"
 
 
+def _account(customer: Customer, actor: Any, rng: random.Random) -> list[str]:
+    """A settlement account with a card number that passes Luhn."""
+    identifier = f"DEMO-AC-{customer.customer_number}"
+    if _exists(customer, "account", identifier):
+        return []
+    return [
+        _register(
+            customer,
+            actor,
+            "account",
+            identifier,
+            description="结算账户",
+            value_minor=rng.randrange(1_000_000, 500_000_000),
+            valued_on=VALUED_ON,
+            details={
+                "account_type": rng.choice(["card", "card", "client_money"]),
+                "institution": rng.choice(INSTITUTIONS),
+                "number": _card_number(rng),
+            },
+        )
+    ]
+
+
+def _portfolio(customer: Customer, actor: Any, rng: random.Random) -> list[str]:
+    """A portfolio of 3–5 of the demo instruments, bought around their demo price."""
+    identifier = f"DEMO-PF-{customer.customer_number}"
+    if _exists(customer, "portfolio", identifier):
+        return []
+    chosen = rng.sample(INSTRUMENTS, rng.randint(3, 5))
+    positions = []
+    for code, name, asset_class, price in chosen:
+        quantity = Decimal(rng.randrange(1, 50) * 100)
+        cost = int(quantity * price * Decimal(rng.randrange(80, 115)) / 100 * 100)
+        positions.append(
+            {
+                "instrument_code": code,
+                "instrument_name": name,
+                "asset_class": asset_class,
+                "quantity": quantity,
+                "cost_minor": cost,
+            }
+        )
+    return [
+        _register(
+            customer,
+            actor,
+            "portfolio",
+            identifier,
+            description="证券投资组合",
+            details={"positions": positions},
+        )
+    ]
+
+
+def _loan(customer: Customer, actor: Any, rng: random.Random) -> list[str]:
+    """A mortgage (individuals) or working-capital loan (organisations) with its schedule."""
+    identifier = f"DEMO-LN-{customer.customer_number}"
+    if _exists(customer, "loan", identifier):
+        return []
+    principal = rng.randrange(10, 300) * 10_000_00
+    return [
+        _register(
+            customer,
+            actor,
+            "loan",
+            identifier,
+            description="个人住房贷款" if customer.kind == "individual" else "流动资金贷款",
+            value_minor=principal,
+            valued_on=VALUED_ON,
+            details={
+                "principal_minor": principal,
+                "annual_rate_percent": rng.choice(["3.10", "3.45", "3.95", "4.35"]),
+                "term_months": rng.choice([12, 36, 60, 120, 240]),
+                "method": rng.choice(["equal_instalment", "equal_principal"]),
+                "start_date": datetime.date(2026, rng.randint(1, 10), rng.randint(1, 28)),
+            },
+        )
+    ]
+
+
+def _contract(customer: Customer, actor: Any, rng: random.Random) -> list[str]:
+    """A three-year wealth-management service agreement."""
+    identifier = f"DEMO-HT-{customer.customer_number}"
+    if _exists(customer, "contract", identifier):
+        return []
+    signed = datetime.date(2025, rng.randint(1, 12), rng.randint(1, 28))
+    return [
+        _register(
+            customer,
+            actor,
+            "contract",
+            identifier,
+            description="财富管理服务协议",
+            details={
+                "contract_number": identifier,
+                "counterparty": "CPMS 演示财富管理有限公司",
+                "signed_on": signed,
+                "expires_on": signed.replace(year=signed.year + 3),
+            },
+        )
+    ]
+
+
 def _finance(customer: Customer, actor: Any, rng: random.Random) -> list[str]:
-    number = customer.customer_number
+    """Account, portfolio, loan and contract, in that order (the random draws follow it)."""
     created: list[str] = []
-    identifier = f"DEMO-AC-{number}"
-    if not _exists(customer, "account", identifier):
-        created.append(
-            _register(
-                customer,
-                actor,
-                "account",
-                identifier,
-                description="结算账户",
-                value_minor=rng.randrange(1_000_000, 500_000_000),
-                valued_on=VALUED_ON,
-                details={
-                    "account_type": rng.choice(["card", "card", "client_money"]),
-                    "institution": rng.choice(INSTITUTIONS),
-                    "number": _card_number(rng),
-                },
-            )
-        )
-    identifier = f"DEMO-PF-{number}"
-    if not _exists(customer, "portfolio", identifier):
-        chosen = rng.sample(INSTRUMENTS, rng.randint(3, 5))
-        positions = []
-        for code, name, asset_class, price in chosen:
-            quantity = Decimal(rng.randrange(1, 50) * 100)
-            cost = int(quantity * price * Decimal(rng.randrange(80, 115)) / 100 * 100)
-            positions.append(
-                {
-                    "instrument_code": code,
-                    "instrument_name": name,
-                    "asset_class": asset_class,
-                    "quantity": quantity,
-                    "cost_minor": cost,
-                }
-            )
-        created.append(
-            _register(
-                customer,
-                actor,
-                "portfolio",
-                identifier,
-                description="证券投资组合",
-                details={"positions": positions},
-            )
-        )
-    identifier = f"DEMO-LN-{number}"
-    if not _exists(customer, "loan", identifier):
-        principal = rng.randrange(10, 300) * 10_000_00
-        created.append(
-            _register(
-                customer,
-                actor,
-                "loan",
-                identifier,
-                description="个人住房贷款" if customer.kind == "individual" else "流动资金贷款",
-                value_minor=principal,
-                valued_on=VALUED_ON,
-                details={
-                    "principal_minor": principal,
-                    "annual_rate_percent": rng.choice(["3.10", "3.45", "3.95", "4.35"]),
-                    "term_months": rng.choice([12, 36, 60, 120, 240]),
-                    "method": rng.choice(["equal_instalment", "equal_principal"]),
-                    "start_date": datetime.date(2026, rng.randint(1, 10), rng.randint(1, 28)),
-                },
-            )
-        )
-    identifier = f"DEMO-HT-{number}"
-    if not _exists(customer, "contract", identifier):
-        signed = datetime.date(2025, rng.randint(1, 12), rng.randint(1, 28))
-        created.append(
-            _register(
-                customer,
-                actor,
-                "contract",
-                identifier,
-                description="财富管理服务协议",
-                details={
-                    "contract_number": identifier,
-                    "counterparty": "CPMS 演示财富管理有限公司",
-                    "signed_on": signed,
-                    "expires_on": signed.replace(year=signed.year + 3),
-                },
-            )
-        )
+    for step in (_account, _portfolio, _loan, _contract):
+        created += step(customer, actor, rng)
     return created
 
 

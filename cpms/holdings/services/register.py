@@ -102,6 +102,36 @@ def _holding_create(
     return holding
 
 
+def _valuation_first(*, actor: Any, holding: Holding, now: Any) -> None:
+    """The value declared at registration starts the valuation history."""
+    HoldingValuation.objects.create(
+        holding=holding,
+        value_minor=holding.value_minor,
+        currency=holding.currency,
+        valued_on=holding.valued_on,
+        source="registration",
+        recorded_by=actor,
+        recorded_at=now,
+    )
+
+
+def _register_details(
+    *, actor: Any, holding: Holding, checked: _Checked, after: dict[str, Any]
+) -> tuple[str, ...]:
+    """Write the details given with the registration into `after` (the audit snapshot; an
+    account number only as its digest). Returns the audit's PII fields."""
+    if checked.parsed is None:
+        return ()
+    snapshot, digest, _scheduled = _details_write(
+        actor=actor, holding=holding, parsed=checked.parsed, number=checked.number
+    )
+    after["details"] = snapshot
+    if digest is None:
+        return ()
+    after["account_number"] = digest
+    return ("account_number",)
+
+
 def holding_register(
     *,
     actor: Any,
@@ -150,15 +180,7 @@ def holding_register(
             custodian=custodian,
         )
         if value_minor is not None:
-            HoldingValuation.objects.create(
-                holding=holding,
-                value_minor=value_minor,
-                currency=currency,
-                valued_on=valued_on,
-                source="registration",
-                recorded_by=actor,
-                recorded_at=now,
-            )
+            _valuation_first(actor=actor, holding=holding, now=now)
         after = {
             "holding_number": holding.holding_number,
             "customer_id": owner.pk,
@@ -169,15 +191,7 @@ def holding_register(
             "currency": currency,
             "valued_on": valued_on.isoformat() if valued_on else None,
         }
-        pii_fields: tuple[str, ...] = ()
-        if checked.parsed is not None:
-            snapshot, digest, _scheduled = _details_write(
-                actor=actor, holding=holding, parsed=checked.parsed, number=checked.number
-            )
-            after["details"] = snapshot
-            if digest is not None:
-                after["account_number"] = digest
-                pii_fields = ("account_number",)
+        pii_fields = _register_details(actor=actor, holding=holding, checked=checked, after=after)
         audit_record(
             actor=actor,
             action=AuditAction.HOLDING_REGISTERED,
