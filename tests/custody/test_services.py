@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+import cpms.custody
 from cpms.approvals.errors import SelfApproval
 from cpms.approvals.models import ApprovalRequest
 from cpms.approvals.services import approval_approve, approval_reject
@@ -312,3 +316,52 @@ def test_receipt__fallback_cid_font_also_renders(rm1, customer, monkeypatch):
         assert "房产证原件" in pdf_text(pdf)
     finally:
         core_pdf.cjk_font.cache_clear()
+
+
+# ownership -----------------------------------------------------------------------------------
+
+WRITES = {"save", "delete", "create", "update", "bulk_create", "bulk_update", "update_or_create"}
+
+
+def _model_writes(root: Path, models: set[str], *, holding_attribute: bool) -> list[str]:
+    """Calls under `root` that write one of `models` through its manager or a queryset (or,
+    with `holding_attribute`, through an `.holding.save()`-like attribute of a row)."""
+    found = []
+    for path in root.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in WRITES
+            ):
+                continue
+            chain = node.func.value
+            if holding_attribute and isinstance(chain, ast.Attribute) and chain.attr == "holding":
+                found.append(f"{path}:{node.lineno}")
+                continue
+            while isinstance(chain, ast.Attribute | ast.Call):
+                chain = chain.func if isinstance(chain, ast.Call) else chain.value
+            if isinstance(chain, ast.Name) and chain.id in models:
+                found.append(f"{path}:{node.lineno}")
+    return found
+
+
+def test_ownership__custody_writes_holdings_only_through_holdings_services():
+    models = {model.__name__ for model in apps.get_app_config("holdings").get_models()}
+    root = Path(cpms.custody.__file__).parent
+
+    assert _model_writes(root, models, holding_attribute=True) == []
+
+
+def test_ownership__only_custody_writes_custody_models():
+    models = {model.__name__ for model in apps.get_app_config("custody").get_models()}
+    custody = Path(cpms.custody.__file__).parent
+    offenders = [
+        line
+        for line in _model_writes(custody.parent, models, holding_attribute=False)
+        if not line.startswith(str(custody))
+    ]
+
+    assert offenders == []

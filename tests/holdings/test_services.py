@@ -6,6 +6,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -499,6 +501,73 @@ def test_holding_status_change__custody_items_are_refused(rm1, customer):
     with pytest.raises(CustodyOwned):
         services.holding_status_change(actor=rm1, holding=holding, status="closed")
     assert state() == before
+
+
+# the holding side of the custody lifecycle ---------------------------------------------------
+
+
+def test_holding_custody_place__moves_the_item_without_an_entry_of_its_own(rm1, rm2, customer):
+    holding = services.holding_register(
+        actor=rm1, customer=customer, kind="custody_item", identifier="SN-1", location="库房 A"
+    )
+    before = state()
+    now = timezone.now()
+
+    with transaction.atomic():
+        services.holding_custody_place(
+            actor=rm1, holding=holding, location="库房 B", custodian=rm2, now=now
+        )
+
+    stored = Holding.objects.get(pk=holding.pk)
+    assert (stored.location, stored.custodian_id, stored.updated_at) == ("库房 B", rm2.pk, now)
+    assert (holding.location, holding.custodian) == ("库房 B", rm2)
+    assert state() == before  # the custody step that moved it records the move
+
+
+def test_holding_custody_status_set__returned_or_disposed_with_its_entry(rm1, customer):
+    holding = services.holding_register(
+        actor=rm1, customer=customer, kind="custody_item", identifier="SN-1"
+    )
+    now = timezone.now()
+
+    with transaction.atomic():
+        services.holding_custody_status_set(
+            actor=rm1, holding=holding, status="returned", reason="已归还", now=now
+        )
+
+    stored = Holding.objects.get(pk=holding.pk)
+    assert (stored.status, stored.status_changed_at, stored.updated_at) == ("returned", now, now)
+    [entry] = entries("holding.status_changed")
+    assert (entry.before, entry.after, entry.reason) == (
+        {"status": "active"},
+        {"status": "returned"},
+        "已归还",
+    )
+
+
+def test_holding_custody_services__only_custody_items_and_their_end_statuses(rm1, customer):
+    contract = services.holding_register(
+        actor=rm1, customer=customer, kind="contract", identifier="C-1"
+    )
+    item = services.holding_register(
+        actor=rm1, customer=customer, kind="custody_item", identifier="SN-1"
+    )
+    before = state()
+    now = timezone.now()
+
+    with pytest.raises(WrongKind):
+        services.holding_custody_place(actor=rm1, holding=contract, location="库房 B", now=now)
+    with pytest.raises(WrongKind):
+        services.holding_custody_status_set(
+            actor=rm1, holding=contract, status="disposed", reason="", now=now
+        )
+    with pytest.raises(HoldingStatusRefused):
+        services.holding_custody_status_set(
+            actor=rm1, holding=item, status="closed", reason="", now=now
+        )
+
+    assert state() == before
+    assert Holding.objects.get(pk=contract.pk).location == ""
 
 
 # scope and permission ----------------------------------------------------------------------
