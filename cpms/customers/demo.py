@@ -22,6 +22,7 @@ from pypinyin import lazy_pinyin
 from stdnum.cn import ric, uscc
 
 from cpms.access.checks import user_has_permission
+from cpms.approvals.services import approval_approve
 from cpms.customers import services, validators
 from cpms.customers.choices import CustomerKind, KycStatus
 from cpms.customers.models import CONFIGURE_PERMISSION, Customer, CustomFieldDefinition
@@ -240,8 +241,6 @@ def _register(
 
 
 def _verify(customer: Customer, reviewed_on: Any, *, manager: Any, checker: Any) -> list[str]:
-    from cpms.approvals.services import approval_approve
-
     outcome = services.kyc_verify_request(
         actor=manager,
         customer=customer,

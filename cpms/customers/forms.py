@@ -23,6 +23,7 @@ from cpms.customers.choices import (
     KycStatus,
     RiskRating,
 )
+from cpms.customers.pickers import relationship_manager_queryset
 from cpms.customers.segments import segment_choices
 from cpms.users.models import Branch
 
@@ -160,8 +161,6 @@ class CustomerForm(forms.Form):
         self.editing = editing
         self.kind = kind
         self.possible_duplicate = False
-        from cpms.customers.pickers import relationship_manager_queryset
-
         manager_field = self.fields["relationship_manager_id"]
         if user is not None:
             managers = relationship_manager_queryset(user=user)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cpms.access.scopes import scoped
 from cpms.customers.choices import (
     ConsentChannel,
     ConsentPurpose,
@@ -20,6 +21,7 @@ from cpms.customers.choices import (
     KycStatus,
     RiskRating,
 )
+from cpms.customers.segments import segment_label
 from cpms.privacy.choices import PiiKind
 from cpms.privacy.protected import PiiField, ProtectedFields
 
@@ -30,8 +32,6 @@ CONFIGURE_PERMISSION = "customers.configure"
 
 def _visible_customers(user: Any, queryset: models.QuerySet) -> models.QuerySet:
     """Reveal and other PII reads reach only customers the user may view."""
-    from cpms.access.scopes import scoped
-
     return scoped(queryset, user=user, permission=VIEW_PERMISSION)
 
 
@@ -135,8 +135,6 @@ class Customer(models.Model):
 
     @property
     def segment_label(self) -> str:
-        from cpms.customers.segments import segment_label
-
         return segment_label(self.segment)
 
     @property

@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cpms.access.checks import permission_scopes
+from cpms.access.choices import Scope
+from cpms.access.models import Grant
 from cpms.core.pickers import LIMIT, Option
 from cpms.customers import selectors
+from cpms.customers.models import MANAGE_PERMISSION
+from cpms.users.pickers import staff_options, staff_queryset
 
 # what a form may ask the picker to scope by (f_permission=…): the customers a person may
 # record purchases for, take property from or post for. Anything else falls back to view.
@@ -52,12 +57,6 @@ def relationship_manager_queryset(*, user: Any) -> Any:
     user's `users.view` scope, or their own branch). Someone who manages only their assigned
     customers may assign only themselves (anyone else would take the customer out of their
     scope)."""
-    from cpms.access.checks import permission_scopes
-    from cpms.access.choices import Scope
-    from cpms.access.models import Grant
-    from cpms.customers.models import MANAGE_PERMISSION
-    from cpms.users.pickers import staff_queryset
-
     reach = {scope for scope, _branch in permission_scopes(user, MANAGE_PERMISSION)}
     if not reach & {Scope.ALL, Scope.BRANCH}:
         return staff_queryset(user=user).filter(pk=user.pk)
@@ -70,6 +69,4 @@ def relationship_manager_queryset(*, user: Any) -> Any:
 def search_relationship_managers(
     *, user: Any, q: str, extra: Mapping[str, str]
 ) -> Iterable[Option]:
-    from cpms.users.pickers import staff_options
-
     return staff_options(relationship_manager_queryset(user=user), q)

@@ -13,8 +13,10 @@ from cpms.access.scopes import get_for_user, scoped
 from cpms.audit.models import AuditEntry
 from cpms.audit.selectors import entry_list
 from cpms.core import crypto
+from cpms.core.errors import NotFound
 from cpms.customers import custom_fields
 from cpms.customers.models import VIEW_PERMISSION, Consent, Customer, CustomFieldDefinition
+from cpms.customers.validators import warning_text
 from cpms.privacy.protected import blind_root_or_none, field_of, index_of, pii_masked_many
 
 OBJECT_TYPE = "customers.customer"
@@ -116,8 +118,6 @@ def consent_list(*, user: Any, customer: Customer) -> QuerySet[Consent]:
 
 
 def consent_get_for_user(*, user: Any, customer: Customer, pk: Any) -> Consent:
-    from cpms.core.errors import NotFound
-
     consent = consent_list(user=user, customer=customer).filter(pk=pk).first()
     if consent is None:
         raise NotFound()
@@ -149,8 +149,6 @@ def custom_field_list(
 
 
 def custom_field_get(*, user: Any, pk: Any) -> CustomFieldDefinition:
-    from cpms.core.errors import NotFound
-
     definition = CustomFieldDefinition.objects.filter(pk=pk).first()
     if definition is None:
         raise NotFound()
@@ -215,6 +213,4 @@ def duplicate_confirmation(*, user: Any, customer: Customer) -> dict[str, Any] |
 
 def data_warnings(customer: Customer) -> list[str]:
     """The customer's data warnings as messages in the reader's language."""
-    from cpms.customers.validators import warning_text
-
     return [warning_text(warning) for warning in customer.data_warnings or []]

@@ -26,6 +26,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import Promise
 
+from cpms.access.checks import user_has_permission
+
 
 @dataclass(frozen=True)
 class CustomerTab:
@@ -48,8 +50,6 @@ def register_tab(tab: CustomerTab) -> None:
 
 def tabs_for(user: Any) -> list[CustomerTab]:
     """Registered tabs the user may open, in display order."""
-    from cpms.access.checks import user_has_permission
-
     return [
         tab
         for tab in sorted(_TABS.values(), key=lambda tab: (tab.order, tab.key))

@@ -16,7 +16,13 @@ from cpms.holdings.models import Holding
 from cpms.holdings.services import holding_register
 from cpms.privacy.protected import pii_read
 from cpms.quality import services
-from cpms.quality.errors import CandidateClosed, MergePending, MergeRefused, SurvivorInvalid
+from cpms.quality.errors import (
+    CandidateClosed,
+    MergeClash,
+    MergePending,
+    MergeRefused,
+    SurvivorInvalid,
+)
 from cpms.quality.models import CustomerMerge, DuplicateCandidate
 from tests.quality.conftest import person
 
@@ -310,3 +316,29 @@ def test_merge__dismisses_other_open_pairs_of_the_merged_customer(rm1, complianc
         (survivor.pk, third.pk): "open",
         (merged.pk, third.pk): "dismissed",
     }
+
+
+def test_merge__a_clash_no_rule_resolves_refuses_the_whole_merge(rm1, pair, monkeypatch):
+    """The clash has no text field to suffix (simulated): `quality.merge_clash` naming the
+    relation, and nothing changed (not even the consent a clash rule already withdrew)."""
+    from cpms.customers.services import merge as customer_merge
+
+    survivor, merged, candidate = pair
+    ApprovalPolicy.objects.filter(action="customers.merge").update(enabled=False)
+    consent_grant(actor=rm1, customer=survivor, purpose="service", channel="branch")
+    clashing = consent_grant(actor=rm1, customer=merged, purpose="service", channel="online")
+    holding_register(actor=rm1, customer=survivor, kind="contract", identifier="HT-1")
+    holding_register(actor=rm1, customer=merged, kind="contract", identifier="HT-1")
+    monkeypatch.setattr(customer_merge, "_text_field", lambda model, names: None)
+    before = _state()
+
+    with pytest.raises(MergeClash) as caught:
+        services.customers_merge_request(
+            actor=rm1, candidate=candidate, survivor_id=survivor.pk, reason="same person"
+        )
+
+    assert caught.value.code == "quality.merge_clash"
+    assert caught.value.fields == {"relation": "holdings.holding.customer"}
+    assert _state() == before
+    clashing.refresh_from_db()
+    assert clashing.customer_id == merged.pk and clashing.withdrawn_at is None

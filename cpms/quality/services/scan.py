@@ -59,53 +59,65 @@ def duplicate_scan(*, actor: Any = None) -> ScanReport:
         new: list[DuplicateCandidate] = []
         for pair in sorted(found):
             match = found[pair]
-            reasons = sorted(match.reasons)
-            similarity = round(match.similarity * 100)
             current = existing.get(pair)
             if current is None:
                 new.append(
                     DuplicateCandidate(
                         customer_a_id=pair[0],
                         customer_b_id=pair[1],
-                        reasons=reasons,
-                        name_similarity=similarity,
+                        reasons=sorted(match.reasons),
+                        name_similarity=round(match.similarity * 100),
                         score=match.score(),
                         first_found_at=now,
                     )
                 )
-            elif current.status == CandidateStatus.OPEN and (
-                current.reasons != reasons or current.score != match.score()
-            ):
-                before = {"reasons": current.reasons, "score": current.score}
-                current.reasons = reasons
-                current.score = match.score()
-                current.name_similarity = similarity
-                current.save(update_fields=["reasons", "score", "name_similarity"])
-                audit_record(
-                    actor=actor,
-                    action=AuditAction.DUPLICATE_FLAGGED,
-                    object_type=CANDIDATE_OBJECT,
-                    object_id=current.pk,
-                    before=before,
-                    after={"reasons": reasons, "score": current.score},
-                )
+            elif _pair_refresh(actor=actor, current=current, match=match):
                 report.refreshed += 1
-        for candidate in DuplicateCandidate.objects.bulk_create(new, batch_size=500):
-            if candidate.pk is None:  # backends without RETURNING
-                candidate = DuplicateCandidate.objects.get(
-                    customer_a_id=candidate.customer_a_id, customer_b_id=candidate.customer_b_id
-                )
-            audit_record(
-                actor=actor,
-                action=AuditAction.DUPLICATE_FLAGGED,
-                object_type=CANDIDATE_OBJECT,
-                object_id=candidate.pk,
-                after={
-                    "customer_a": candidate.customer_a_id,
-                    "customer_b": candidate.customer_b_id,
-                    "reasons": candidate.reasons,
-                    "score": candidate.score,
-                },
-            )
+        _pairs_flag(actor=actor, new=new)
         report.flagged = len(new)
     return report
+
+
+def _pair_refresh(*, actor: Any, current: DuplicateCandidate, match: Any) -> bool:
+    """Bring an open pair's reasons and score up to date (audited as flagged again). Returns
+    whether anything changed; decided pairs are never touched."""
+    reasons = sorted(match.reasons)
+    if current.status != CandidateStatus.OPEN or (
+        current.reasons == reasons and current.score == match.score()
+    ):
+        return False
+    before = {"reasons": current.reasons, "score": current.score}
+    current.reasons = reasons
+    current.score = match.score()
+    current.name_similarity = round(match.similarity * 100)
+    current.save(update_fields=["reasons", "score", "name_similarity"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.DUPLICATE_FLAGGED,
+        object_type=CANDIDATE_OBJECT,
+        object_id=current.pk,
+        before=before,
+        after={"reasons": reasons, "score": current.score},
+    )
+    return True
+
+
+def _pairs_flag(*, actor: Any, new: list[DuplicateCandidate]) -> None:
+    """Store the new pairs in batches, one `quality.duplicate_flagged` entry each."""
+    for candidate in DuplicateCandidate.objects.bulk_create(new, batch_size=500):
+        if candidate.pk is None:  # backends without RETURNING
+            candidate = DuplicateCandidate.objects.get(
+                customer_a_id=candidate.customer_a_id, customer_b_id=candidate.customer_b_id
+            )
+        audit_record(
+            actor=actor,
+            action=AuditAction.DUPLICATE_FLAGGED,
+            object_type=CANDIDATE_OBJECT,
+            object_id=candidate.pk,
+            after={
+                "customer_a": candidate.customer_a_id,
+                "customer_b": candidate.customer_b_id,
+                "reasons": candidate.reasons,
+                "score": candidate.score,
+            },
+        )
