@@ -19,6 +19,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from cpms.access import staff as access_staff
     from cpms.core.pagination import keyset_page
     from cpms.users import services
     from cpms.users.models import Branch
@@ -27,7 +28,7 @@ def main() -> None:
         (Branch(code=f"B{index:07d}", name=f"分行{index}") for index in range(args.rows)),
         batch_size=5000,
     )
-    user = services.user_create(actor=None, username="bench", password="bench-password-2026")
+    user = access_staff.user_create(actor=None, username="bench", password="bench-password-2026")
     token = services.token_create(actor=None, user=user).token
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     print(f"database: {connection.vendor}, rows: {args.rows:,}")

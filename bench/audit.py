@@ -34,12 +34,12 @@ def bench_writes(writes: int) -> None:
     from django.db import transaction
 
     from bench.benchapp.models import HistoryItem, PlainItem
+    from cpms.access import staff as access_staff
     from cpms.access.checks import active_grants
     from cpms.audit.choices import AuditAction
     from cpms.audit.services import audit_record
-    from cpms.users import services as user_services
 
-    actor = user_services.user_create(
+    actor = access_staff.user_create(
         actor=None, username="bench-actor", password="bench-password-2026", roles=["auditor"]
     )
     active_grants(actor)  # the per-request cache a view's permission check fills

@@ -257,6 +257,7 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     from django.db import connection
 
+    from cpms.access import staff as access_staff
     from cpms.users import services
     from cpms.users.choices import Role
 
@@ -265,7 +266,7 @@ def run(args: argparse.Namespace) -> None:
         for code in ("BJ01", "SH01", "SZ01")
     ]
     managers = [
-        services.user_create(
+        access_staff.user_create(
             actor=None,
             username=f"bench-rm{index}",
             password="bench-password-2026",
@@ -274,7 +275,7 @@ def run(args: argparse.Namespace) -> None:
         )
         for index in range(MANAGERS)
     ]
-    officer = services.user_create(
+    officer = access_staff.user_create(
         actor=None,
         username="bench-compliance",
         password="bench-password-2026",

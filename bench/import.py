@@ -285,6 +285,7 @@ import sys, time, resource
 sys.path.insert(0, {root!r})
 import django
 django.setup()
+from cpms.access import staff as access_staff
 from cpms.dataio.columns import map_headers
 from cpms.dataio.customers import COLUMNS
 from cpms.dataio.readers import open_table
@@ -363,11 +364,12 @@ def main() -> None:
     setup()
     from django.db import connection
 
+    from cpms.access import staff as access_staff
     from cpms.users import services as user_services
 
     scratch = Path(tempfile.mkdtemp(prefix="cpms-bench-import-"))
     branch = user_services.branch_ensure(actor=None, code="B01", name="基准分行")
-    actor = user_services.user_create(
+    actor = access_staff.user_create(
         actor=None,
         username="bench-rm",
         password="bench-password-2026",

@@ -121,18 +121,19 @@ def pg_env(url: str) -> dict[str, str]:
 
 
 def make_users():
+    from cpms.access import staff as access_staff
     from cpms.users import services
     from cpms.users.choices import Role
 
     branch = services.branch_ensure(actor=None, code="BENCH", name="基准分行")
-    finance = services.user_create(
+    finance = access_staff.user_create(
         actor=None,
         username="bench-finance",
         password=PASSWORD,
         roles=[Role.FINANCE_OFFICER.value],
         branch=branch,
     )
-    manager = services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="bench-rm",
         password=PASSWORD,

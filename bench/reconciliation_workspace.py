@@ -97,6 +97,7 @@ def main() -> None:
 
     from django.test import Client
 
+    from cpms.access import staff as access_staff
     from cpms.ledger.models import Transfer
     from cpms.reconciliation import selectors
     from cpms.reconciliation.models import BankStatementLine
@@ -130,7 +131,7 @@ def main() -> None:
         )
 
     branch = user_services.branch_ensure(actor=None, code="BENCH", name="Bench", city="Bench")
-    officer = user_services.user_create(
+    officer = access_staff.user_create(
         actor=None,
         username="bench-finance",
         password="bench-password-2026",

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone, translation
 
+from cpms.access import staff as access_staff
 from cpms.users import mfa, security
 from cpms.users import services as user_services
 from cpms.users.choices import Role
@@ -37,7 +38,7 @@ def make_user(db, branch) -> Callable[..., User]:
 
     def make(role: str = Role.RELATIONSHIP_MANAGER, **kwargs) -> User:
         username = kwargs.pop("username", None) or f"{role}-{next(counter)}"
-        return user_services.user_create(
+        return access_staff.user_create(
             actor=None,
             username=username,
             password=kwargs.pop("password", PASSWORD),

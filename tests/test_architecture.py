@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "cpms"
@@ -147,5 +148,191 @@ def test_only_the_ledger_engine_writes_transfers_and_balances():
         for path in ROOT.rglob("*.py")
         if "migrations" not in path.parts and str(path.relative_to(ROOT)) not in LEDGER_WRITERS
         for line in ledger_writes_in(path.read_text())
+    ]
+    assert offenders == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers (docs/architecture.md, "Layers of apps"). An app imports only apps of lower layers;
+# apps in one layer do not import each other (a lower app offers a registry instead).
+
+LAYERS: dict[str, int] = {
+    "core": 0,
+    "audit": 1,
+    "users": 2,
+    "approvals": 3,
+    "access": 4,
+    "privacy": 5,
+    "notifications": 6,
+    "customers": 7,
+    "holdings": 8,
+    "quality": 8,
+    "custody": 9,
+    "documents": 9,
+    "ledger": 9,
+    "loans": 10,
+    "portfolios": 10,
+    "reconciliation": 10,
+    "retail": 10,
+    "points": 11,
+    "dataio": 12,
+    "console": 13,
+}
+PROJECT = {"config", "cli.py", "__main__.py", "__init__.py", "locale", "templates"}
+LAZY_MARK = "# lazy:"
+
+
+def app_packages() -> set[str]:
+    return {
+        path.name for path in ROOT.iterdir() if path.is_dir() and (path / "__init__.py").exists()
+    }
+
+
+def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _enclosing_function(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> ast.AST | None:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return node
+    return None
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return True
+    return False
+
+
+def imported_apps(node: ast.AST) -> list[str]:
+    """The CPMS apps an import statement names (`from cpms.x.y import z`, `import cpms.x`,
+    `from cpms import x`)."""
+    if isinstance(node, ast.Import):
+        modules = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+        modules = [node.module]
+        if node.module == "cpms":
+            modules = [f"cpms.{alias.name}" for alias in node.names]
+    else:
+        return []
+    return [m.split(".")[1] for m in modules if m.startswith("cpms.") and m.count(".") >= 1]
+
+
+@dataclass(frozen=True)
+class CrossImport:
+    source: str  # app importing
+    target: str  # app imported
+    where: str  # path:line
+    lazy: bool  # inside a function
+    ready: bool  # inside AppConfig.ready(): registrations, by Django's rules
+    commented: bool  # the line carries "# lazy: <why>"
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def cross_app_imports(path: Path, source_app: str) -> list[CrossImport]:
+    text = path.read_text()
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    parents = _parents(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        if _type_checking_only(node, parents):
+            continue
+        function = _enclosing_function(node, parents)
+        span = lines[node.lineno - 1 : (node.end_lineno or node.lineno)]
+        for target in imported_apps(node):
+            if target == source_app or target == "__version__":
+                continue
+            found.append(
+                CrossImport(
+                    source=source_app,
+                    target=target,
+                    where=f"{_relative(path)}:{node.lineno}",
+                    lazy=function is not None,
+                    ready=path.name == "apps.py" and getattr(function, "name", "") == "ready",
+                    commented=any(LAZY_MARK in line for line in span),
+                )
+            )
+    return found
+
+
+def all_cross_imports() -> list[CrossImport]:
+    found = []
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if "migrations" in relative.parts:
+            continue
+        app = relative.parts[0]
+        if app in PROJECT or len(relative.parts) == 1:
+            continue
+        found += cross_app_imports(path, app)
+    return found
+
+
+def layer_violations(imports: list[CrossImport]) -> list[str]:
+    offenders = []
+    for item in imports:
+        if item.target not in LAYERS:
+            offenders.append(f"{item.where}: {item.source} imports {item.target} (not an app)")
+        elif LAYERS[item.target] >= LAYERS[item.source]:
+            kind = "same layer" if LAYERS[item.target] == LAYERS[item.source] else "upward"
+            offenders.append(f"{item.where}: {item.source} imports {item.target} ({kind})")
+    return offenders
+
+
+def test_every_app_has_a_layer():
+    assert app_packages() - PROJECT == set(LAYERS)
+
+
+def test_apps_import_only_lower_layers():
+    assert layer_violations(all_cross_imports()) == []
+
+
+def test_function_level_imports_between_apps_say_why():
+    """A function-level import of another app hides a dependency: allowed where the table
+    allows it and a `# lazy: <why>` comment says why (registrations in AppConfig.ready() are
+    function-level by Django's rules and need none)."""
+    offenders = [
+        item.where
+        for item in all_cross_imports()
+        if item.lazy and not item.ready and not item.commented
+    ]
+    assert offenders == []
+
+
+def test_layer_check__catches_upward_same_layer_and_unknown_imports(tmp_path):
+    module = tmp_path / "services.py"
+    module.write_text(
+        "from cpms.core import errors\n"
+        "from cpms.ledger import engine\n"
+        "def f():\n"
+        "    from cpms.custody import receipt  # lazy: example\n"
+        "    import cpms.points.services\n"
+        "    from cpms import nowhere\n"
+    )
+    found = cross_app_imports(module, "ledger")
+    assert [(i.target, i.lazy, i.commented) for i in found] == [
+        ("core", False, False),
+        ("custody", True, True),
+        ("points", True, False),
+        ("nowhere", True, False),
+    ]
+    assert len(layer_violations(found)) == 3
+
+
+def test_no_module_is_over_700_lines():
+    offenders = [
+        f"{path.relative_to(ROOT)}: {count}"
+        for path in ROOT.rglob("*.py")
+        if (count := len(path.read_text().splitlines())) > 700
     ]
     assert offenders == []

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
+from cpms.access import staff as access_staff
 from cpms.access.models import Grant, PermissionConflict, Role
 from cpms.approvals.models import ApprovalDecision, ApprovalRequest
 from cpms.approvals.services import approval_submit
@@ -466,7 +467,7 @@ def _far_staff(world: dict) -> dict[str, User]:
     staff = {DefaultRole.FINANCE_OFFICER: world["users"]["out_of_branch"]}
     for role in DefaultRole.values:
         if role not in staff and role != DefaultRole.CUSTOMER:
-            staff[role] = user_services.user_create(
+            staff[role] = access_staff.user_create(
                 actor=None, username=f"far-{role}", password="x" * 12, roles=[role], branch=far
             )
     return staff

@@ -16,6 +16,7 @@ class AccessConfig(AppConfig):
             authz.AccessPort(
                 has_permission=checks.user_has_permission,
                 require_permission=checks.require_permission,
+                scoped=scopes.scoped,
                 role_codes=checks.role_codes,
                 require_staff=lambda request, codes: console.require_staff(request, *codes),
                 record_refusal=refusals.record_refusal,

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cpms.access.choices import Scope
+from cpms.users.choices import Role as DefaultRole
 
 
 class Role(models.Model):
@@ -31,8 +32,6 @@ class Role(models.Model):
     def display_name(self) -> str:
         """Built-in roles show their translated product name; custom roles their own name."""
         if self.builtin:
-            from cpms.users.choices import Role as DefaultRole
-
             labels = dict(DefaultRole.choices)
             if self.code in labels:
                 return str(labels[self.code])

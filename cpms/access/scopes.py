@@ -14,6 +14,7 @@ from django.db.models import Model, Q, QuerySet
 from cpms.access.checks import permission_scopes
 from cpms.access.choices import Scope
 from cpms.core.errors import NotFound
+from cpms.core.refusals import mark
 
 M = TypeVar("M", bound=Model)
 
@@ -86,7 +87,6 @@ def get_for_user(queryset: QuerySet[M], *, user: Any, pk: Any, permission: str) 
         error = NotFound()
         if queryset.model._default_manager.filter(pk=pk).exists():
             # outside scope: answered like a missing row, recorded as a refusal (access.refusals)
-            from cpms.core.refusals import mark
 
             mark(
                 error,

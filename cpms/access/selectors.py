@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from cpms.access.checks import require_permission
+from cpms.access.checks import require_permission, user_has_permission
 from cpms.access.models import Grant, PermissionConflict, Role
 from cpms.access.scopes import get_for_user, scoped
+from cpms.core.errors import NotFound
 from cpms.core.permissions import PERMISSIONS, Permission
-from cpms.users.models import User
+from cpms.users.models import Branch, TotpDevice, User
 
 
 def permission_list(*, user: Any) -> tuple[Permission, ...]:
@@ -32,8 +33,6 @@ def _manages_roles(user: Any) -> bool:
 
 
 def role_get(*, user: Any, code: str) -> Role:
-    from cpms.core.errors import NotFound
-
     role = role_list(user=user).filter(code=code).first()
     if role is None:
         raise NotFound()
@@ -104,10 +103,62 @@ def conflict_violations(*, user: Any) -> list[tuple[User, str, str]]:
 
 def staff_get_by_username(*, user: Any, username: str) -> User:
     """A user the actor may manage grants for, by user name; 404 when missing or out of scope."""
-    from cpms.core.errors import NotFound
 
     row = scoped(User.objects.all(), user=user, permission="roles.manage").filter(username=username)
     found = row.first()
     if found is None:
         raise NotFound(fields={"user": username})
     return found
+
+
+def staff_directory(
+    *,
+    user: User,
+    q: str = "",
+    branch: Branch | None = None,
+    role: str = "",
+    active: bool | None = None,
+) -> QuerySet[User]:
+    """Staff (people, not service accounts) the actor reaches with `users.manage` or
+    `users.view`, searched by name or user name and filtered by branch, role and state; with
+    each one's active grants (`active_grants`) and two-factor state (`mfa_enrolled`)."""
+    permission = "users.manage" if user_has_permission(user, "users.manage") else "users.view"
+    staff = scoped(
+        User.objects.filter(is_staff=True, is_service_account=False),
+        user=user,
+        permission=permission,
+    )
+    if q:
+        staff = staff.filter(
+            Q(username__icontains=q)
+            | Q(display_name__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+        )
+    if branch is not None:
+        staff = staff.filter(branch=branch)
+    if role:
+        staff = staff.filter(
+            Exists(
+                Grant.objects.filter(user=OuterRef("pk"), role__code=role, revoked_at__isnull=True)
+            )
+        )
+    if active is not None:
+        staff = staff.filter(is_active=active)
+    grants = Prefetch(
+        "grants",
+        queryset=Grant.objects.filter(revoked_at__isnull=True).select_related("role", "branch"),
+        to_attr="active_grants",
+    )
+    enrolled = TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)
+    return (
+        staff.select_related("branch")
+        .prefetch_related(grants)
+        .annotate(mfa_enrolled=Exists(enrolled))
+        .order_by("username", "pk")
+    )
+
+
+def staff_member(*, user: User, pk: int) -> User | None:
+    """One staff member of `staff_directory`, or None (missing and out of scope alike)."""
+    return staff_directory(user=user).filter(pk=pk).first()

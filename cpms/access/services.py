@@ -16,6 +16,7 @@ from cpms.access import checks
 from cpms.access.choices import Scope
 from cpms.access.errors import SegregationOfDutiesConflict, SelfGrantRefused
 from cpms.access.models import Grant, PermissionConflict, Role, RolePermission
+from cpms.approvals.services import approval_submit
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import NotFound, ValidationFailed
@@ -269,7 +270,6 @@ def grant_request(
 ) -> Grant | Any:
     """The entry point for people granting roles: checks everything now, then either grants
     (no approval needed by policy) or returns the pending approval request (maker-checker)."""
-    from cpms.approvals.services import approval_submit
 
     scope, branch = _grant_target(actor=actor, user=user, role=role, scope=scope, branch=branch)
     outcome = approval_submit(

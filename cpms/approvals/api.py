@@ -6,10 +6,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from cpms.access.checks import require_permission
 from cpms.approvals import selectors, services
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.schemas import ApprovalRequestOut, DecisionIn, PolicyOut, PolicyPatch
+from cpms.core.authz import require_permission
 from cpms.core.errors import PermissionDenied
 from cpms.core.pagination import CursorPagination
 

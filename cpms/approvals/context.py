@@ -12,7 +12,7 @@ cannot use, an idempotency key or minor units.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,65 +86,3 @@ class ApprovalContext:
 def rows(*pairs: tuple[Any, Any]) -> tuple[Row, ...]:
     """Rows from (label, value) pairs, leaving out empty values."""
     return tuple(Row(str(label), str(value)) for label, value in pairs if value not in (None, ""))
-
-
-def customer_blocks(
-    customers: Iterable[Any], *, viewer: Any, roles: Sequence[str] = ()
-) -> tuple[CustomerBlock, ...]:
-    """Blocks for customers already loaded (masked ID numbers with one key query); a link only
-    to the customers the viewer may open (one scoped query)."""
-    from django.urls import reverse
-
-    from cpms.customers import selectors as customer_selectors
-
-    found = [customer for customer in customers if customer is not None]
-    if not found:
-        return ()
-    masked = customer_selectors.customer_masked(found)
-    from cpms.access.checks import user_has_permission
-
-    openable: set[int] = set()
-    if (
-        viewer is not None
-        and getattr(viewer, "is_authenticated", False)
-        and user_has_permission(viewer, "customers.view")
-    ):
-        try:
-            openable = set(
-                customer_selectors.customer_list(user=viewer)
-                .filter(pk__in=[customer.pk for customer in found])
-                .values_list("pk", flat=True)
-            )
-        except Exception:  # a scope that cannot be read: no links
-            openable = set()
-    blocks = []
-    for index, (customer, hidden) in enumerate(zip(found, masked, strict=True)):
-        blocks.append(
-            CustomerBlock(
-                name=customer.legal_name,
-                customer_number=customer.customer_number,
-                masked_id=hidden.get("identity_number", "") or "",
-                risk_rating=str(customer.get_risk_rating_display()),
-                risk_code=str(customer.risk_rating),
-                role=str(roles[index]) if index < len(roles) else "",
-                url=reverse("customers:detail", args=[customer.pk])
-                if customer.pk in openable
-                else "",
-            )
-        )
-    return tuple(blocks)
-
-
-def customers_by_id(ids: Iterable[Any]) -> dict[int, Any]:
-    """Customers by id (with their branch), ignoring ids that are not numbers."""
-    from cpms.customers.models import Customer
-
-    keys = set()
-    for value in ids:
-        try:
-            keys.add(int(value))
-        except (TypeError, ValueError):
-            continue
-    if not keys:
-        return {}
-    return {customer.pk: customer for customer in Customer.objects.filter(pk__in=keys)}

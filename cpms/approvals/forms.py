@@ -1,9 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cpms.core.permissions import PERMISSIONS
 from cpms.core.forms import MoneyField, clean_money
 from cpms.core.money import format_major_input
+from cpms.core.permissions import PERMISSIONS
 
 
 class DecisionForm(forms.Form):

@@ -10,12 +10,14 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from cpms.access.checks import user_has_permission
-from cpms.core.permissions import BY_CODE, PERMISSIONS
 from cpms.approvals import registry
 from cpms.approvals.choices import ApprovalAction, ApprovalStatus
 from cpms.approvals.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest
+from cpms.audit.models import AuditEntry
+from cpms.core.authz import user_has_permission
 from cpms.core.errors import NotFound
+from cpms.core.money import format_minor
+from cpms.core.permissions import BY_CODE, PERMISSIONS
 
 APPROVALS_PERMISSIONS = ("approvals.request", "approvals.decide", "approvals.configure")
 
@@ -145,7 +147,6 @@ def approval_context(*, user: Any, request: ApprovalRequest) -> Any:
 
 def approval_amount(request: ApprovalRequest) -> str:
     """The request's amount as people read it ("800,000.00 CNY"), or ""."""
-    from cpms.core.money import format_minor
 
     if request.amount_minor is None or not request.currency:
         return ""
@@ -159,7 +160,6 @@ def can_see_payload_digest(user: Any) -> bool:
 
 def approval_payload_digest(request: ApprovalRequest) -> str:
     """The digest recorded with the request's `approval.requested` audit entry ("" if none)."""
-    from cpms.audit.models import AuditEntry
 
     entry = (
         AuditEntry.objects.filter(

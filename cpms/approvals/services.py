@@ -22,9 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cpms.access.checks import require_permission, user_has_permission
-from cpms.core.permissions import BY_CODE
-from cpms.approvals import notices, registry
+from cpms.approvals import listeners, registry
 from cpms.approvals.choices import TRANSITIONS, ApprovalStatus, DecisionKind
 from cpms.approvals.errors import (
     AlreadyDecided,
@@ -45,7 +43,9 @@ from cpms.approvals.models import (
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core import context
+from cpms.core.authz import require_permission, user_has_permission
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
+from cpms.core.permissions import BY_CODE
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +316,7 @@ def approval_submit(
             },
             reason=text,
         )
-        _notify(notices.notify_checkers, request, actor=actor)
+        _notify(listeners.awaiting_decision, request, actor=actor)
     return Submission(required=True, request=request)
 
 
@@ -373,7 +373,7 @@ def _expire(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
         before={"status": ApprovalStatus.PENDING},
         after={"status": ApprovalStatus.EXPIRED, "expires_at": request.expires_at.isoformat()},
     )
-    _notify(notices.notify_maker, request, actor=actor)
+    _notify(listeners.decided, request, actor=actor)
 
 
 def _check_checker(request: ApprovalRequest, actor: Any) -> None:
@@ -436,7 +436,7 @@ def _record_decision(
             after={"status": ApprovalStatus.REJECTED},
             reason=reason,
         )
-        _notify(notices.notify_maker, request, actor=actor)
+        _notify(listeners.decided, request, actor=actor)
         return
     approvals = request.decisions.filter(decision=DecisionKind.APPROVED).count()
     audit_record(
@@ -450,7 +450,7 @@ def _record_decision(
     if approvals >= request.approvers_required:
         _execute(request, actor=actor, now=now)
     else:
-        _notify(notices.notify_checkers, request, actor=actor, approvals=approvals)
+        _notify(listeners.awaiting_decision, request, actor=actor, approvals=approvals)
 
 
 def _execute(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
@@ -476,7 +476,7 @@ def _execute(request: ApprovalRequest, *, actor: Any, now: Any) -> None:
         before={"status": ApprovalStatus.PENDING},
         after={"status": ApprovalStatus.EXECUTED, "action": request.action, "result": result},
     )
-    _notify(notices.notify_maker, request, actor=actor)
+    _notify(listeners.decided, request, actor=actor)
 
 
 def approval_approve(*, actor: Any, request_id: Any, reason: str = "") -> ApprovalRequest:

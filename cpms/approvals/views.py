@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cpms.access.checks import user_has_permission
 from cpms.approvals import selectors, services
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.forms import DecisionForm, PolicyForm
+from cpms.core.authz import user_has_permission
 from cpms.core.console import error_text
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.money import format_minor

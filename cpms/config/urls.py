@@ -27,6 +27,7 @@ urlpatterns = [
     path("portfolios/", include("cpms.portfolios.urls")),
     path("reconciliation/", include("cpms.reconciliation.urls")),
     path("notifications/", include("cpms.notifications.urls")),
+    path("users/staff/", include("cpms.access.staff_urls")),
     path("users/", include("cpms.users.urls")),
     path("", include("cpms.console.urls")),
 ]

@@ -16,6 +16,8 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from cpms.access.checks import user_has_permission
+
 logger = logging.getLogger(__name__)
 
 HOME = "home"
@@ -112,8 +114,6 @@ class NavMenu(list):
 
 
 def navigation_for(user: Any) -> list[NavItem]:
-    from cpms.access.checks import user_has_permission
-
     return [
         item
         for item in NAVIGATION
@@ -162,7 +162,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("privacy:keys", _("Encryption keys"), "privacy", "keys.manage", COMPLIANCE),
     # system
     NavItem("console:staff", _("Staff & branches"), "staff", group=SYSTEM),
-    NavItem("users:staff-list", _("Staff"), "staff", "users.manage", SYSTEM),
+    NavItem("staff:list", _("Staff"), "staff", "users.manage", SYSTEM),
     NavItem(
         "access:staff-list", _("Access control"), "access", ("users.view", "roles.manage"), SYSTEM
     ),

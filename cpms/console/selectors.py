@@ -19,7 +19,23 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cpms.access.checks import active_grants, user_has_permission
+from cpms.access.scopes import scoped
+from cpms.approvals.choices import ApprovalStatus
+from cpms.approvals.selectors import approval_request_list, awaiting_decision_count, can_configure
+from cpms.audit.choices import AuditAction
+from cpms.audit.selectors import audit_status, entry_list
 from cpms.core.selectors import heartbeat_get
+from cpms.custody.choices import IncidentStatus
+from cpms.custody.selectors import incident_list, item_overdue
+from cpms.customers.choices import CustomerStatus
+from cpms.customers.selectors import customer_list
+from cpms.ledger.selectors import hold_list
+from cpms.loans.selectors import loan_list
+from cpms.quality.selectors import overview
+from cpms.reconciliation.choices import AGE_BUCKETS, BreakStatus
+from cpms.reconciliation.selectors import age_bucket, age_days, break_list
+from cpms.retail.models import PurchaseReturn
+from cpms.retail.selectors import purchase_list
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
 
@@ -94,11 +110,6 @@ def _can(user: Any, *codes: str) -> bool:
 
 
 def relationship_manager_figures(user: Any, *, today: datetime.date) -> list[Figure]:
-    from cpms.custody.choices import IncidentStatus
-    from cpms.custody.selectors import incident_list, item_overdue
-    from cpms.customers.choices import CustomerStatus
-    from cpms.customers.selectors import customer_list
-
     figures: list[Figure] = []
     if _can(user, "customers.view"):
         mine = customer_list(user=user).filter(relationship_manager=user)
@@ -142,7 +153,6 @@ def relationship_manager_figures(user: Any, *, today: datetime.date) -> list[Fig
 
 
 def finance_figures(user: Any, *, today: datetime.date, now: DateTime) -> list[Figure]:
-    from cpms.approvals.selectors import awaiting_decision_count
 
     figures: list[Figure] = []
     if _can(user, "approvals.decide"):
@@ -157,10 +167,6 @@ def finance_figures(user: Any, *, today: datetime.date, now: DateTime) -> list[F
         )
     if not _can(user, "ledger.view"):
         return figures
-    from cpms.ledger.selectors import hold_list
-    from cpms.loans.selectors import loan_list
-    from cpms.reconciliation.choices import AGE_BUCKETS, BreakStatus
-    from cpms.reconciliation.selectors import age_bucket, age_days, break_list
 
     expiring = hold_list(user).filter(
         expires_at__isnull=False, expires_at__lte=now + HOLD_EXPIRY_WINDOW
@@ -205,9 +211,6 @@ def finance_figures(user: Any, *, today: datetime.date, now: DateTime) -> list[F
 
 
 def compliance_figures(user: Any, *, today: datetime.date) -> list[Figure]:
-    from cpms.audit.choices import AuditAction
-    from cpms.audit.selectors import audit_status, entry_list
-
     figures: list[Figure] = []
     if _can(user, "audit.view"):
         since = _day_start(today)
@@ -249,8 +252,6 @@ def compliance_figures(user: Any, *, today: datetime.date) -> list[Figure]:
             Figure("audit_chain", _("Audit chain"), chain, _url("audit:status"), note, alert)
         )
     if _can(user, "quality.review"):
-        from cpms.quality.selectors import overview
-
         score = overview(user=user)["average_completeness"]
         figures.append(
             Figure(
@@ -265,9 +266,6 @@ def compliance_figures(user: Any, *, today: datetime.date) -> list[Figure]:
 
 
 def administrator_figures(user: Any, *, now: DateTime) -> list[Figure]:
-    from cpms.approvals.choices import ApprovalStatus
-    from cpms.approvals.selectors import approval_request_list, can_configure
-
     figures = [
         Figure(
             "staff",
@@ -299,8 +297,6 @@ def administrator_figures(user: Any, *, now: DateTime) -> list[Figure]:
 def service_figures(user: Any, *, today: datetime.date) -> list[Figure]:
     figures: list[Figure] = []
     if _can(user, "customers.view"):
-        from cpms.customers.selectors import customer_list
-
         figures.append(
             Figure(
                 "lookups",
@@ -311,10 +307,6 @@ def service_figures(user: Any, *, today: datetime.date) -> list[Figure]:
             )
         )
     if _can(user, "retail.view"):
-        from cpms.access.scopes import scoped
-        from cpms.retail.models import PurchaseReturn
-        from cpms.retail.selectors import purchase_list
-
         day = today.isoformat()
         figures.append(
             Figure(

@@ -3,7 +3,7 @@
 `access` (layer 4) decides who may do what. It sits above audit, users and approvals because it
 needs them: it audits every grant, it grants roles to users, and it routes grants through
 maker-checker. Those lower apps (and core's own views) still have to ask permission questions,
-so they ask them here, and `access` installs the answers when it starts
+so they ask them here (may this user do X; which of these rows does their scope reach), and `access` installs the answers when it starts
 (`AccessConfig.ready` → `install`), the same registry pattern as approvals' executors. Apps
 above access call `cpms.access.checks` directly; both ends run the same code.
 
@@ -26,6 +26,8 @@ class AccessPort:
     has_permission: Callable[[Any, str], bool]
     # raise the refusal (core.errors.PermissionDenied, marked for the audit trail)
     require_permission: Callable[[Any, str], None]
+    # the rows of a queryset the user reaches through a permission's scope (access.scopes.scoped)
+    scoped: Callable[..., Any]
     # "rm,teller": the actor's active role codes, written into each audit entry
     role_codes: Callable[[Any], str]
     # the console's 403: staff only, and with codes at least one of them
@@ -54,6 +56,11 @@ def user_has_permission(user: Any, code: str) -> bool:
 
 def require_permission(user: Any, code: str) -> None:
     _installed().require_permission(user, code)
+
+
+def scoped(queryset: Any, *, user: Any, permission: str) -> Any:
+    """The rows of `queryset` within `user`'s scope for `permission` (none when not held)."""
+    return _installed().scoped(queryset, user=user, permission=permission)
 
 
 def role_codes(user: Any) -> str:

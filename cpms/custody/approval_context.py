@@ -8,9 +8,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cpms.approvals.context import ApprovalContext, customer_blocks, rows
+from cpms.approvals.context import ApprovalContext, rows
 from cpms.core.money import format_minor
 from cpms.custody.models import CustodyItem
+from cpms.customers.approval_context import customer_blocks
 
 
 def dispose_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalContext:

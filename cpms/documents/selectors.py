@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from cpms.access.checks import user_has_permission
 from cpms.access.scopes import get_for_user, scoped
 from cpms.core.errors import NotFound
+from cpms.customers.models import Customer
 from cpms.documents.models import (
     MANAGE_PERMISSION,
     VIEW_PERMISSION,
@@ -17,6 +18,7 @@ from cpms.documents.models import (
     DocumentLink,
     DocumentVersion,
 )
+from cpms.holdings.models import Holding
 
 TAB_LIMIT = 50
 
@@ -75,7 +77,6 @@ def link_get(*, user: Any, document: Document, holding_id: int) -> DocumentLink:
 
 def linkable_holdings(*, user: Any, document: Document) -> QuerySet[Any]:
     """Property items of the document's customer the user sees and that are not linked yet."""
-    from cpms.holdings.models import Holding
 
     if not user_has_permission(user, "holdings.view"):
         return Holding.objects.none()
@@ -99,7 +100,6 @@ def customer_tab_context(request: Any, customer: Any) -> dict[str, Any]:
 
 def customer_for_upload(*, user: Any, pk: int | None = None, number: str | None = None) -> Any:
     """A customer the user may attach documents to, by id or customer number (None if none)."""
-    from cpms.customers.models import Customer
 
     customers = scoped(Customer.objects.all(), user=user, permission=MANAGE_PERMISSION)
     if pk is not None:

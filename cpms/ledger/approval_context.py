@@ -8,7 +8,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cpms.approvals.context import ApprovalContext, BalanceChange, customer_blocks, rows
+from cpms.approvals.context import ApprovalContext, BalanceChange, rows
+from cpms.customers.approval_context import customer_blocks
 from cpms.ledger import display
 from cpms.ledger.choices import AccountKind, NormalSide
 from cpms.ledger.models import Account

@@ -17,3 +17,11 @@ class NotificationsConfig(AppConfig):
             assigned="customer__relationship_manager_id",
             self="customer__portal_user_id",
         )
+
+        from cpms.approvals import listeners
+        from cpms.notifications import approval_notices
+
+        listeners.subscribe(
+            awaiting_decision=approval_notices.notify_checkers,
+            decided=approval_notices.notify_maker,
+        )

@@ -20,6 +20,8 @@ from cpms.core.errors import ValidationFailed
 from cpms.notifications.errors import NoRecipient
 from cpms.notifications.models import EmailStatus, Notification
 from cpms.notifications.selectors import notification_get_own
+from cpms.privacy.protected import ERASED, pii_read
+from cpms.privacy.services import value_digest
 
 logger = logging.getLogger(__name__)
 OBJECT_TYPE = "notifications.notification"
@@ -36,8 +38,6 @@ def _deliver(recipient: str, subject: str, body: str) -> None:
 
 def _customer_email(*, actor: Any, customer: Any, notification_pk: int) -> str:
     """The customer's clear email address; the read is audited (`pii.revealed`)."""
-    from cpms.privacy.protected import ERASED, pii_read
-    from cpms.privacy.services import value_digest
 
     value = pii_read(customer, "email") or ""
     erased = value == ERASED

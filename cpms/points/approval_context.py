@@ -8,14 +8,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cpms.approvals.context import (
-    ApprovalContext,
-    BalanceChange,
-    customer_blocks,
-    customers_by_id,
-    rows,
-)
+from cpms.approvals.context import ApprovalContext, BalanceChange, rows
 from cpms.core.money import format_minor
+from cpms.customers.approval_context import customer_blocks, customers_by_id
 from cpms.points import selectors
 
 

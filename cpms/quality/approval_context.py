@@ -9,7 +9,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cpms.approvals.context import ApprovalContext, customer_blocks, customers_by_id, rows
+from cpms.approvals.context import ApprovalContext, rows
+from cpms.customers.approval_context import customer_blocks, customers_by_id
 from cpms.quality.choices import MatchReason
 from cpms.quality.models import DuplicateCandidate
 from cpms.quality.services import customers_merge_describe

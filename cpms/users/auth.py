@@ -10,6 +10,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from cpms.core import context
 from cpms.core.errors import PermissionDenied
+from cpms.core.permissions import AREAS
 from cpms.users import services
 from cpms.users.scopes import scopes_allow
 
@@ -55,7 +56,6 @@ PATH_AREAS: dict[str, str | None] = {
 def area_of_path(path: str) -> str | None:
     """The scope area guarding an API path; unknown segments need their own name as area, so a
     new router is closed to scoped tokens until it is mapped (fail closed)."""
-    from cpms.core.permissions import AREAS
 
     segment = path[len(API_ROOT) :].split("/", 1)[0] if path.startswith(API_ROOT) else ""
     if segment in PATH_AREAS:

@@ -8,17 +8,15 @@ from typing import Any
 
 from django.db.models import Q
 
+from cpms.core import authz
 from cpms.core.pickers import LIMIT, Option
 from cpms.users.models import User
 
 
 def staff_queryset(*, user: Any) -> Any:
-    from cpms.access.checks import user_has_permission
-    from cpms.access.scopes import scoped
-
     people = User.objects.filter(is_active=True, is_staff=True, is_service_account=False)
-    if user_has_permission(user, "users.view"):
-        return scoped(people, user=user, permission="users.view")
+    if authz.user_has_permission(user, "users.view"):
+        return authz.scoped(people, user=user, permission="users.view")
     return people.filter(branch_id=user.branch_id) if user.branch_id else people.filter(pk=user.pk)
 
 

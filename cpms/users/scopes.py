@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 
-from cpms.core.permissions import AREAS
 from cpms.core.errors import ValidationFailed
+from cpms.core.permissions import AREAS
 
 WILDCARD = "*"
 LEVELS = ("read", "write")

@@ -19,9 +19,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
+from cpms.audit.models import AuditEntry
 from cpms.audit.services import audit_record
+from cpms.core.authz import require_permission
 from cpms.core.errors import Conflict, PermissionDenied, ValidationFailed
 from cpms.users import mfa
 from cpms.users.choices import Role
@@ -461,7 +462,6 @@ def _refuse_second_key(*, actor: User | None, user: User, other: str) -> None:
     second administrator must do it (the CLI, the server operator's tool, is not limited)."""
     if actor is None:
         return
-    from cpms.audit.models import AuditEntry
 
     since = timezone.now() - TWO_KEY_WINDOW
     if AuditEntry.objects.filter(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 
+from cpms.core import authz
+from cpms.core.errors import NotFound
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
 
@@ -44,10 +46,7 @@ def token_owner_for(*, user: User, owner: str | None) -> User:
     """Whom a token is created for: the caller, or (with `tokens.manage`) another user."""
     if owner is None or owner == user.username:
         return user
-    from cpms.access.checks import require_permission
-    from cpms.core.errors import NotFound
-
-    require_permission(user, "tokens.manage")
+    authz.require_permission(user, "tokens.manage")
     subject = User.objects.filter(username=owner).first()
     if subject is None:
         raise NotFound()
@@ -62,10 +61,8 @@ def role_labels(user: User) -> list[str]:
 def token_get_for_user(*, user: User, prefix: str) -> ApiToken | None:
     """A token by prefix if it is the user's own, or any token for holders of `tokens.manage`;
     None otherwise (missing and forbidden look the same)."""
-    from cpms.access.checks import user_has_permission
-
     tokens = token_list()
-    if not user_has_permission(user, "tokens.manage"):
+    if not authz.user_has_permission(user, "tokens.manage"):
         tokens = tokens.filter(user=user)
     return tokens.filter(prefix=prefix).first()
 
@@ -100,63 +97,3 @@ def account_security_list(*, user: User) -> QuerySet[User]:
         .prefetch_related("groups")
         .order_by("-is_locked", "username")
     )
-
-
-def staff_directory(
-    *,
-    user: User,
-    q: str = "",
-    branch: Branch | None = None,
-    role: str = "",
-    active: bool | None = None,
-) -> QuerySet[User]:
-    """Staff (people, not service accounts) the actor reaches with `users.manage` or
-    `users.view`, searched by name or user name and filtered by branch, role and state; with
-    each one's active grants (`active_grants`) and two-factor state (`mfa_enrolled`)."""
-    from django.db.models import Exists, OuterRef, Prefetch, Q
-
-    from cpms.access.checks import user_has_permission
-    from cpms.access.models import Grant
-    from cpms.access.scopes import scoped
-    from cpms.users.models import TotpDevice
-
-    permission = "users.manage" if user_has_permission(user, "users.manage") else "users.view"
-    staff = scoped(
-        User.objects.filter(is_staff=True, is_service_account=False),
-        user=user,
-        permission=permission,
-    )
-    if q:
-        staff = staff.filter(
-            Q(username__icontains=q)
-            | Q(display_name__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(last_name__icontains=q)
-        )
-    if branch is not None:
-        staff = staff.filter(branch=branch)
-    if role:
-        staff = staff.filter(
-            Exists(
-                Grant.objects.filter(user=OuterRef("pk"), role__code=role, revoked_at__isnull=True)
-            )
-        )
-    if active is not None:
-        staff = staff.filter(is_active=active)
-    grants = Prefetch(
-        "grants",
-        queryset=Grant.objects.filter(revoked_at__isnull=True).select_related("role", "branch"),
-        to_attr="active_grants",
-    )
-    enrolled = TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)
-    return (
-        staff.select_related("branch")
-        .prefetch_related(grants)
-        .annotate(mfa_enrolled=Exists(enrolled))
-        .order_by("username", "pk")
-    )
-
-
-def staff_member(*, user: User, pk: int) -> User | None:
-    """One staff member of `staff_directory`, or None (missing and out of scope alike)."""
-    return staff_directory(user=user).filter(pk=pk).first()

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core import authz
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
-from cpms.users.choices import Role
 from cpms.users.models import ApiToken, Branch, User
 from cpms.users.scopes import scopes_cover, scopes_normalise
 
@@ -49,28 +49,24 @@ def branch_ensure(*, actor: User | None, code: str, name: str, city: str = "") -
     return branch
 
 
-def user_create(
+def account_create(
     *,
     actor: User | None,
     username: str,
     password: str,
     display_name: str = "",
     email: str = "",
-    roles: list[str] | tuple[str, ...] = (),
     branch: Branch | None = None,
+    is_staff: bool = True,
     is_superuser: bool = False,
+    password_change_required: bool = False,
+    recorded: dict[str, Any] | None = None,
+    reason: str = "",
 ) -> User:
-    """Create a staff (or portal) user and grant `roles` with their default scopes."""
-    from cpms.access import checks
-    from cpms.access import services as access_services
-
-    if actor is not None:
-        checks.require_permission(actor, "users.manage")
-    unknown = [role for role in roles if not access_services.role_exists(role)]
-    if unknown:
-        raise ValidationFailed(
-            fields={"roles": _("Unknown role: %(roles)s") % {"roles": ", ".join(unknown)}}
-        )
+    """Create the account itself (the one writer of `User` rows) with its audit entry; `recorded`
+    adds what the caller decided around it (e.g. the roles granted or requested) to the entry.
+    Callers check permissions and validate first: staff are created through
+    `access.staff.user_create` / `access.staff.staff_create`, which also grant the roles."""
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(fields={"username": _("This user name is already taken.")})
     with transaction.atomic():
@@ -79,8 +75,9 @@ def user_create(
             display_name=display_name,
             email=email,
             branch=branch,
-            is_staff=Role.CUSTOMER.value not in roles,
+            is_staff=is_staff,
             is_superuser=is_superuser,
+            password_change_required=password_change_required,
         )
         user.set_password(password)
         user.save()
@@ -94,15 +91,11 @@ def user_create(
                 "display_name": user.display_name,
                 "email": user.email,
                 "branch": branch.code if branch else None,
-                "roles": sorted(roles),
-                "is_superuser": is_superuser,
+                **(recorded or {}),
             },
             pii_fields=("email",),
+            reason=reason,
         )
-        for code in roles:
-            access_services.grant_create(
-                actor=actor, user=user, role=access_services.role_get(code), branch=branch
-            )
     return user
 
 
@@ -176,10 +169,8 @@ def token_create(
         )
     if actor is not None:
         if actor.pk != user.pk:
-            from cpms.access.checks import require_permission
-
             if not actor.is_service_account:
-                require_permission(actor, "tokens.manage")
+                authz.require_permission(actor, "tokens.manage")
             if actor.is_service_account or not user.is_service_account:
                 raise PermissionDenied(
                     _(
@@ -238,27 +229,10 @@ def token_create(
     return IssuedToken(token=token, record=record)
 
 
-def service_account_create(
-    *,
-    actor: User | None,
-    username: str,
-    display_name: str = "",
-    roles: Sequence[str] = (),
-    branch: Branch | None = None,
-) -> User:
-    """A user for an integration: no password (it cannot sign in), never an approver. Tokens
-    for it are created by an administrator with `tokens.manage`."""
-    if Role.ADMINISTRATOR.value in roles:
-        raise ValidationFailed(fields={"roles": _("A service account cannot be an administrator.")})
+def account_make_service(*, actor: User | None, user: User) -> User:
+    """Turn a new account into a service account: no usable password (it cannot sign in), never
+    an approver (`access.staff.service_account_create` creates them)."""
     with transaction.atomic():
-        user = user_create(
-            actor=actor,
-            username=username,
-            password=secrets.token_urlsafe(32),
-            display_name=display_name,
-            roles=list(roles),
-            branch=branch,
-        )
         user.set_unusable_password()
         user.is_service_account = True
         user.save(update_fields=["password", "is_service_account"])
@@ -338,13 +312,10 @@ def staff_administered(*, actor: User | None, user: User) -> User:
     """`user` locked for update if `actor` may administer them; NotFound outside the actor's
     `users.manage` scope (missing and out of scope look the same); PermissionDenied without
     the permission."""
-    from cpms.access import checks
-    from cpms.access.scopes import scoped
-
     users = User.objects.all()
     if actor is not None:
-        checks.require_permission(actor, "users.manage")
-        users = scoped(users, user=actor, permission="users.manage")
+        authz.require_permission(actor, "users.manage")
+        users = authz.scoped(users, user=actor, permission="users.manage")
     locked = users.select_for_update().filter(pk=user.pk, is_service_account=False).first()
     if locked is None:
         raise NotFound()
@@ -354,93 +325,6 @@ def staff_administered(*, actor: User | None, user: User) -> User:
 def _refuse_self(actor: User | None, user: User, message: str) -> None:
     if actor is not None and actor.pk == user.pk:
         raise PermissionDenied(message, code="users.self_administration")
-
-
-@dataclass(frozen=True)
-class StaffCreated:
-    user: User
-    password: str  # the one-time password, shown once; only its hash is stored
-    granted: list[Any]  # access roles granted now (no approval required by policy)
-    requested: list[Any]  # approval requests waiting for a checker
-
-
-def staff_create(
-    *,
-    actor: User | None,
-    username: str,
-    display_name: str,
-    branch: Branch | None,
-    roles: Sequence[Any] = (),
-    email: str = "",
-    reason: str = "",
-) -> StaffCreated:
-    """A new staff member with a one-time password they must change at the first sign-in.
-    Each role in `roles` (access `Role` objects) is requested through the access layer like
-    any other grant: made now when no approval is needed, else waiting for a checker. Any
-    refusal (separation of duties, unknown branch) leaves nothing behind."""
-    from cpms.access import checks
-    from cpms.access import services as access_services
-    from cpms.access.models import Grant
-
-    if actor is not None:
-        checks.require_permission(actor, "users.manage")
-    username = (username or "").strip()
-    errors: dict[str, str] = {}
-    if not username:
-        errors["username"] = _("A user name is required.")
-    elif User.objects.filter(username__iexact=username).exists():
-        errors["username"] = _("This user name is already taken.")
-    if not (display_name or "").strip():
-        errors["display_name"] = _("A display name is required.")
-    if branch is not None and not branch.is_active:
-        errors["branch"] = _("This branch is closed.")
-    if roles and actor is None:
-        errors["roles"] = _("Grant roles from the console or the API (maker-checker).")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    password = one_time_password()
-    granted: list[Any] = []
-    requested: list[Any] = []
-    with transaction.atomic():
-        user = User(
-            username=username,
-            display_name=display_name.strip(),
-            email=(email or "").strip(),
-            branch=branch,
-            is_staff=True,
-            password_change_required=True,
-        )
-        user.set_password(password)
-        user.save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.USER_CREATED,
-            object_type="user",
-            object_id=user.pk,
-            after={
-                "username": user.username,
-                "display_name": user.display_name,
-                "email": user.email,
-                "branch": branch.code if branch else None,
-                "roles_requested": sorted(role.code for role in roles),
-                "password": "one-time",
-            },
-            pii_fields=("email",),
-            reason=reason,
-        )
-        for role in roles:
-            outcome = access_services.grant_request(
-                actor=actor,
-                user=user,
-                role=role,
-                branch=branch,
-                reason=reason or _("New staff member %(username)s") % {"username": username},
-            )
-            if isinstance(outcome, Grant):
-                granted.append(role)
-            else:
-                requested.append(outcome)
-    return StaffCreated(user=user, password=password, granted=granted, requested=requested)
 
 
 def staff_update(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cpms.users import staff_views, views
+from cpms.users import views
 
 app_name = "users"
 
@@ -21,12 +21,4 @@ urlpatterns = [
     path("security/", views.security_overview, name="security"),
     path("security/<int:pk>/unlock/", views.account_unlock, name="unlock"),
     path("security/<int:pk>/mfa-reset/", views.mfa_reset, name="mfa-reset"),
-    path("staff/", staff_views.staff_list, name="staff-list"),
-    path("staff/new/", staff_views.staff_create, name="staff-create"),
-    path("staff/<int:pk>/", staff_views.staff_detail, name="staff-detail"),
-    path(
-        "staff/<int:pk>/<slug:action>/",
-        staff_views.staff_action,
-        name="staff-action",
-    ),
 ]

@@ -19,8 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cpms.access.checks import user_has_permission
-from cpms.access.console import require_staff
+from cpms.core.authz import require_staff, user_has_permission
 from cpms.core.errors import CpmsError
 from cpms.core.middleware import client_ip
 from cpms.users import security, selectors, services, sessions

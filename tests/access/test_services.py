@@ -8,9 +8,9 @@ from django.utils import translation
 from cpms.access import checks, services
 from cpms.access.errors import SegregationOfDutiesConflict, SelfGrantRefused
 from cpms.access.models import Grant, PermissionConflict, Role
-from cpms.core.permissions import DEFAULT_ROLE_PERMISSIONS
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import PermissionDenied, ValidationFailed
+from cpms.core.permissions import DEFAULT_ROLE_PERMISSIONS
 from cpms.users.choices import Role as DefaultRole
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,13 @@ from django.core import mail
 from django.utils import timezone
 
 from cpms.access.checks import active_grants
-from cpms.approvals import notices, selectors, services
+from cpms.access.staff import service_account_create
+from cpms.approvals import selectors, services
 from cpms.approvals.errors import ExecutionFailed
 from cpms.approvals.models import ApprovalRequest
+from cpms.notifications import approval_notices as notices
 from cpms.notifications.models import Notification
 from cpms.users.choices import Role
-from cpms.users.services import service_account_create
 
 
 def _told(request) -> dict[str, str]:

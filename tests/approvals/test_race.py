@@ -10,6 +10,7 @@ import threading
 import pytest
 from django.db import connection
 
+from cpms.access import staff as access_staff
 from cpms.approvals import registry, services
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.models import ApprovalDecision, ApprovalRequest
@@ -65,7 +66,7 @@ def _setup(approvers_required: int, checkers: int) -> tuple[FakeOperation, Appro
     services.approval_policy_ensure(
         actor=None, action=TEST_ACTION, approvers_required=approvers_required
     )
-    maker = user_services.user_create(
+    maker = access_staff.user_create(
         actor=None,
         username="race-maker",
         password=PASSWORD,
@@ -73,7 +74,7 @@ def _setup(approvers_required: int, checkers: int) -> tuple[FakeOperation, Appro
         branch=branch,
     )
     users = [
-        user_services.user_create(
+        access_staff.user_create(
             actor=None,
             username=f"race-{n}",
             password=PASSWORD,

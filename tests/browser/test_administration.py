@@ -11,6 +11,7 @@ import time
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 
+from cpms.access import staff as access_staff
 from cpms.audit.choices import AuditAction
 from cpms.audit.models import AuditEntry
 from cpms.users import mfa
@@ -40,7 +41,7 @@ def test_administrator_adds_resets_and_deactivates_staff(live_server, page, enro
     # given an administrator with two-factor sign-in, two branches and a colleague
     shanghai = user_services.branch_ensure(actor=None, code="SH01", name="上海分行", city="上海")
     user_services.branch_ensure(actor=None, code="BJ01", name="北京分行", city="北京")
-    admin = user_services.user_create(
+    admin = access_staff.user_create(
         actor=None,
         username="admin-b",
         password=PASSWORD,
@@ -49,7 +50,7 @@ def test_administrator_adds_resets_and_deactivates_staff(live_server, page, enro
         branch=shanghai,
     )
     secret = enrol(admin)
-    colleague = user_services.user_create(
+    colleague = access_staff.user_create(
         actor=None,
         username="wang.wu",
         password=PASSWORD,
@@ -161,7 +162,7 @@ def test_administrator_sees_permission_names_and_why_a_grant_is_refused(
 ):
     # given an administrator and a finance officer
     shanghai = user_services.branch_ensure(actor=None, code="SH01", name="上海分行", city="上海")
-    admin = user_services.user_create(
+    admin = access_staff.user_create(
         actor=None,
         username="admin-c",
         password=PASSWORD,
@@ -170,7 +171,7 @@ def test_administrator_sees_permission_names_and_why_a_grant_is_refused(
         branch=shanghai,
     )
     secret = enrol(admin)
-    finance = user_services.user_create(
+    finance = access_staff.user_create(
         actor=None,
         username="fin-c",
         password=PASSWORD,

@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import translation
 
+from cpms.access import staff as access_staff
 from cpms.approvals.models import ApprovalPolicy, ApprovalRequest
 from cpms.customers.selectors import customer_masked
 from cpms.customers.services import customer_register
@@ -45,7 +46,7 @@ def test_checker_approves_a_large_transfer_reading_it_in_business_terms(
 ):
     # given two customers, 张三 with 1,000,000.00 CNY, and two finance officers
     branch = user_services.branch_ensure(actor=None, code="SH01", name="上海分行", city="上海")
-    manager = user_services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="rm-approvals",
         password=PASSWORD,
@@ -53,7 +54,7 @@ def test_checker_approves_a_large_transfer_reading_it_in_business_terms(
         branch=branch,
     )
     officer_a, officer_b = (
-        user_services.user_create(
+        access_staff.user_create(
             actor=None,
             username=username,
             password=PASSWORD,

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from cpms.access import staff as access_staff
 from cpms.customers.services import customer_register
 from cpms.users import services as user_services
 from cpms.users.choices import Role
@@ -27,7 +28,7 @@ PASSWORD = "browser-password-2026"
 def test_custodian_takes_an_item_into_custody_with_picker_and_typed_value(live_server, page, shoot):
     # given a relationship manager and a colleague of one branch, and two customers
     branch = user_services.branch_ensure(actor=None, code="HZ01", name="杭州分行", city="杭州")
-    manager = user_services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="rm-custody",
         password=PASSWORD,
@@ -35,7 +36,7 @@ def test_custodian_takes_an_item_into_custody_with_picker_and_typed_value(live_s
         roles=[Role.RELATIONSHIP_MANAGER.value],
         branch=branch,
     )
-    user_services.user_create(
+    access_staff.user_create(
         actor=None,
         username="rm-colleague",
         password=PASSWORD,
@@ -123,7 +124,7 @@ def test_custodian_takes_an_item_into_custody_with_picker_and_typed_value(live_s
 def test_manager_registers_property_with_picker_and_typed_value(live_server, page, shoot):
     # given a relationship manager with a customer
     branch = user_services.branch_ensure(actor=None, code="HZ02", name="杭州二分行", city="杭州")
-    manager = user_services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="rm-property",
         password=PASSWORD,

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from cpms.access import staff as access_staff
 from cpms.customers.services import customer_register
 from cpms.users import services as user_services
 from cpms.users.choices import Role
@@ -23,7 +24,7 @@ PASSWORD = "browser-password-2026"
 def test_relationship_manager_registers_a_customer_in_chinese(live_server, page):
     # given two relationship managers of one branch, the second with a customer of their own
     branch = user_services.branch_ensure(actor=None, code="BJ01", name="北京分行", city="北京")
-    manager = user_services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="rm-browser",
         password=PASSWORD,
@@ -31,7 +32,7 @@ def test_relationship_manager_registers_a_customer_in_chinese(live_server, page)
         roles=[Role.RELATIONSHIP_MANAGER.value],
         branch=branch,
     )
-    other = user_services.user_create(
+    other = access_staff.user_create(
         actor=None,
         username="rm-other",
         password=PASSWORD,

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.db import connection
 
+from cpms.access import staff as access_staff
 from cpms.customers.models import Customer
 from cpms.dataio import customers as customer_dataset
 from cpms.dataio import services, tasks
@@ -60,7 +61,7 @@ def test_manager_imports_customers_and_watches_the_progress(
 ):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     branch = user_services.branch_ensure(actor=None, code="HZ01", name="杭州分行", city="杭州")
-    user_services.user_create(
+    access_staff.user_create(
         actor=None,
         username="rm-import",
         password=PASSWORD,
@@ -136,7 +137,7 @@ def test_compliance_officer_exports_with_an_approved_request_picked_from_a_list(
     from cpms.dataio.errors import ExportApprovalPending
 
     branch = user_services.branch_ensure(actor=None, code="HZ01", name="杭州分行", city="杭州")
-    officer = user_services.user_create(
+    officer = access_staff.user_create(
         actor=None,
         username="compliance-export",
         password=PASSWORD,
@@ -144,7 +145,7 @@ def test_compliance_officer_exports_with_an_approved_request_picked_from_a_list(
         roles=[Role.COMPLIANCE_OFFICER.value],
         branch=branch,
     )
-    checker = user_services.user_create(
+    checker = access_staff.user_create(
         actor=None,
         username="compliance-checker",
         password=PASSWORD,

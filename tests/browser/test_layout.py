@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cpms.access import staff as access_staff
 from cpms.customers.services import customer_register
 from cpms.users import services as user_services
 from cpms.users.choices import Role
@@ -20,7 +21,7 @@ PASSWORD = "browser-password-2026"
 
 
 def _user(username, role, branch, **kwargs):
-    return user_services.user_create(
+    return access_staff.user_create(
         actor=None, username=username, password=PASSWORD, roles=[role], branch=branch, **kwargs
     )
 

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.db import transaction
 
+from cpms.access import staff as access_staff
 from cpms.customers.services import customer_register
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose
@@ -30,14 +31,14 @@ PASSWORD = "browser-password-2026"
 def test_finance_officer_posts_a_transfer_by_customer_name(live_server, page, shoot, enrol):
     # given a customer with money in their account, another customer, and a finance officer
     branch = user_services.branch_ensure(actor=None, code="HZ01", name="杭州分行", city="杭州")
-    manager = user_services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="rm-ledger",
         password=PASSWORD,
         roles=[Role.RELATIONSHIP_MANAGER.value],
         branch=branch,
     )
-    officer = user_services.user_create(
+    officer = access_staff.user_create(
         actor=None,
         username="finance-ledger",
         password=PASSWORD,

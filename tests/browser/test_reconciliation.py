@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import expect
 
+from cpms.access import staff as access_staff
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose
 from cpms.reconciliation.models import Match
@@ -38,7 +39,7 @@ def test_finance_officer_matches_a_suggestion_with_the_keyboard(live_server, pag
     # given a finance officer with two-factor sign-in, the client-money bank account with a
     # statement of 120 open lines and 120 open transfers, three of which match lines exactly
     branch = user_services.branch_ensure(actor=None, code="BJ01", name="北京分行", city="北京")
-    officer = user_services.user_create(
+    officer = access_staff.user_create(
         actor=None,
         username="finance-browser",
         password=PASSWORD,

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from cpms.access import staff as access_staff
 from cpms.approvals.models import ApprovalRequest
 from cpms.customers.models import Customer
 from cpms.customers.services import customer_register
@@ -40,7 +41,7 @@ def test_registration_blocks_duplicates_and_kyc_needs_a_second_person(
 ):
     # given a relationship manager with one customer, 王小明, and a compliance officer
     branch = user_services.branch_ensure(actor=None, code="BJ01", name="北京分行", city="北京")
-    manager = user_services.user_create(
+    manager = access_staff.user_create(
         actor=None,
         username="rm-register",
         password=PASSWORD,
@@ -48,7 +49,7 @@ def test_registration_blocks_duplicates_and_kyc_needs_a_second_person(
         roles=[Role.RELATIONSHIP_MANAGER.value],
         branch=branch,
     )
-    officer = user_services.user_create(
+    officer = access_staff.user_create(
         actor=None,
         username="compliance-kyc",
         password=PASSWORD,

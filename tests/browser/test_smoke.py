@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpms.users import services as user_services
+from cpms.access import staff as access_staff
 from cpms.users.choices import Role
 
 pytestmark = [
@@ -16,7 +16,7 @@ pytestmark = [
 
 def test_sign_in_and_see_the_dashboard_in_chinese(live_server, page):
     # given a staff user
-    user_services.user_create(
+    access_staff.user_create(
         actor=None,
         username="browser1",
         password="browser-password-2026",

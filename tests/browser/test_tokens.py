@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from cpms.access import staff as access_staff
 from cpms.users import services as user_services
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken
@@ -27,7 +28,7 @@ def test_relationship_manager_creates_their_own_token(live_server, page, width):
     # given a relationship manager
     page.set_viewport_size({"width": width, "height": 900})
     branch = user_services.branch_ensure(actor=None, code="SH01", name="上海分行", city="上海")
-    user_services.user_create(
+    access_staff.user_create(
         actor=None,
         username="rm-tokens",
         password=PASSWORD,

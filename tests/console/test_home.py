@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from cpms.access import staff as access_staff
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.console.navigation import GROUP_CODES, NAVIGATION, navigation_groups
@@ -28,10 +29,9 @@ def _figures(page):
 
 
 def _user_with(username, roles, branch):
-    from cpms.users import services as user_services
     from tests.conftest import PASSWORD
 
-    return user_services.user_create(
+    return access_staff.user_create(
         actor=None, username=username, password=PASSWORD, roles=roles, branch=branch
     )
 

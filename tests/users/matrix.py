@@ -9,16 +9,16 @@ READ = ("users.manage", "users.view")
 MANAGE = ("users.manage",)
 
 CONSOLE = {
-    "users:staff-list": Rule(READ),
-    "users:staff-detail": Rule(READ),
-    "users:staff-create": Rule(MANAGE),
-    "users:staff-action": Rule(MANAGE, "POST"),
+    "staff:list": Rule(READ),
+    "staff:detail": Rule(READ),
+    "staff:create": Rule(MANAGE),
+    "staff:action": Rule(MANAGE, "POST"),
 }
 
 
 def console_kwargs(name: str, world: dict) -> dict | None:
-    if name == "users:staff-detail":
+    if name == "staff:detail":
         return {"pk": world["target"].pk}
-    if name == "users:staff-action":
+    if name == "staff:action":
         return {"pk": world["target"].pk, "action": "deactivate"}
     return None

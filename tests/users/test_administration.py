@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from cpms.access import staff as access_staff
 from cpms.access.models import Role as AccessRole
 from cpms.approvals.models import ApprovalRequest
 from cpms.audit.choices import AuditAction
@@ -29,7 +30,7 @@ def other_branch(db):
 
 def test_staff_create__one_time_password_audit_and_grant_request(admin, branch):
     mark = audit_mark()
-    created = services.staff_create(
+    created = access_staff.staff_create(
         actor=admin,
         username="newrm",
         display_name="新客户经理",
@@ -55,10 +56,10 @@ def test_staff_create__refusals_change_nothing(admin, make_user, branch):
     rm = make_user(Role.RELATIONSHIP_MANAGER, username="rm-x")
     before = (User.objects.count(), AuditEntry.objects.exclude(action="access.denied").count())
     with pytest.raises(ValidationFailed) as caught:
-        services.staff_create(actor=admin, username="TAKEN", display_name="x", branch=branch)
+        access_staff.staff_create(actor=admin, username="TAKEN", display_name="x", branch=branch)
     assert "username" in caught.value.fields
     with pytest.raises(PermissionDenied):
-        services.staff_create(actor=rm, username="new2", display_name="x", branch=branch)
+        access_staff.staff_create(actor=rm, username="new2", display_name="x", branch=branch)
     # a failure after the user row was written (the grant) rolls everything back
     with (
         mock.patch(
@@ -66,7 +67,7 @@ def test_staff_create__refusals_change_nothing(admin, make_user, branch):
         ),
         pytest.raises(ValidationFailed),
     ):
-        services.staff_create(
+        access_staff.staff_create(
             actor=admin,
             username="new3",
             display_name="x",

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from cpms.access import staff as access_staff
 from cpms.audit.choices import AuditAction
 from cpms.audit.models import AuditEntry
 from cpms.users import security
@@ -39,10 +40,10 @@ def test_pages__refused_without_the_permission(make_user):
     client = client_for(rm)
     changes = AuditEntry.objects.exclude(action=AuditAction.ACCESS_DENIED)
     before = changes.count()
-    assert client.get(reverse("users:staff-list")).status_code == 403
-    assert client.get(reverse("users:staff-detail", args=[other.pk])).status_code == 403
-    assert client.get(reverse("users:staff-create")).status_code == 403
-    url = reverse("users:staff-action", args=[other.pk, "deactivate"])
+    assert client.get(reverse("staff:list")).status_code == 403
+    assert client.get(reverse("staff:detail", args=[other.pk])).status_code == 403
+    assert client.get(reverse("staff:create")).status_code == 403
+    url = reverse("staff:action", args=[other.pk, "deactivate"])
     assert client.post(url, {"reason": "x"}).status_code == 403
     other.refresh_from_db()
     assert other.is_active and changes.count() == before
@@ -52,46 +53,42 @@ def test_auditor_reads_but_cannot_change(make_user):
     auditor = make_user(Role.AUDITOR, username="aud-v")
     other = make_user(Role.CUSTOMER_SERVICE, username="cs-w")
     client = client_for(auditor)
-    assert client.get(reverse("users:staff-list")).status_code == 200
-    page = client.get(reverse("users:staff-detail", args=[other.pk]))
+    assert client.get(reverse("staff:list")).status_code == 200
+    page = client.get(reverse("staff:detail", args=[other.pk]))
     assert page.status_code == 200 and page.context["can_manage"] is False
-    assert client.post(reverse("users:staff-detail", args=[other.pk]), {}).status_code == 403
-    assert (
-        client.get(reverse("users:staff-action", args=[other.pk, "password-reset"])).status_code
-        == 403
-    )
+    assert client.post(reverse("staff:detail", args=[other.pk]), {}).status_code == 403
+    assert client.get(reverse("staff:action", args=[other.pk, "password-reset"])).status_code == 403
 
 
 def test_unknown_or_service_account_is_404(admin_client):
-    from cpms.users import services
 
-    robot = services.service_account_create(actor=None, username="robot")
-    assert admin_client.get(reverse("users:staff-detail", args=[99999])).status_code == 404
-    assert admin_client.get(reverse("users:staff-detail", args=[robot.pk])).status_code == 404
-    url = reverse("users:staff-action", args=[robot.pk, "password-reset"])
+    robot = access_staff.service_account_create(actor=None, username="robot")
+    assert admin_client.get(reverse("staff:detail", args=[99999])).status_code == 404
+    assert admin_client.get(reverse("staff:detail", args=[robot.pk])).status_code == 404
+    url = reverse("staff:action", args=[robot.pk, "password-reset"])
     assert admin_client.post(url, {"reason": "x"}).status_code == 404
-    assert admin_client.get(reverse("users:staff-action", args=[1, "promote"])).status_code == 404
+    assert admin_client.get(reverse("staff:action", args=[1, "promote"])).status_code == 404
 
 
 def test_list__search_filters_totals_and_pages(admin_client, make_user, branch):
     for number in range(30):
         make_user(Role.CUSTOMER_SERVICE, username=f"cs-{number:02d}", display_name=f"客服{number}")
     make_user(Role.AUDITOR, username="aud-list", display_name="审计员甲")
-    page = admin_client.get(reverse("users:staff-list"))
+    page = admin_client.get(reverse("staff:list"))
     assert page.context["total"] == 32  # 30 + auditor + the administrator
     content = page.content.decode()
     assert "1–25" in content and "32" in content
-    second = admin_client.get(reverse("users:staff-list"), {"page": 2})
+    second = admin_client.get(reverse("staff:list"), {"page": 2})
     assert len(second.context["page"].object_list) == 7
-    found = admin_client.get(reverse("users:staff-list"), {"q": "审计员"})
+    found = admin_client.get(reverse("staff:list"), {"q": "审计员"})
     assert [m.username for m in found.context["page"].object_list] == ["aud-list"]
-    by_role = admin_client.get(reverse("users:staff-list"), {"role": "auditor"})
+    by_role = admin_client.get(reverse("staff:list"), {"role": "auditor"})
     assert by_role.context["total"] == 1
-    by_branch = admin_client.get(reverse("users:staff-list"), {"branch": branch.pk})
+    by_branch = admin_client.get(reverse("staff:list"), {"branch": branch.pk})
     assert by_branch.context["total"] == 32
-    inactive = admin_client.get(reverse("users:staff-list"), {"active": "0"})
+    inactive = admin_client.get(reverse("staff:list"), {"active": "0"})
     assert inactive.context["total"] == 0
-    bad = admin_client.get(reverse("users:staff-list"), {"page": "abc", "branch": "x"})
+    bad = admin_client.get(reverse("staff:list"), {"page": "abc", "branch": "x"})
     assert bad.status_code == 200
 
 
@@ -100,14 +97,14 @@ def test_create__needs_reauthentication_then_shows_the_password_once(admin, make
     session = stale.session
     session["cpms_auth_at"] = 0
     session.save()
-    response = stale.get(reverse("users:staff-create"))
+    response = stale.get(reverse("staff:create"))
     assert response.status_code == 302 and response["Location"].startswith("/users/reauth/")
     client = client_for(admin)
-    form = client.get(reverse("users:staff-create")).content.decode()
+    form = client.get(reverse("staff:create")).content.decode()
     assert f'<option value="{branch.pk}">测试分行 (T01)</option>' in form
     mark = audit_mark()
     response = client.post(
-        reverse("users:staff-create"),
+        reverse("staff:create"),
         {
             "username": "zhang.san",
             "display_name": "张三",
@@ -124,15 +121,13 @@ def test_create__needs_reauthentication_then_shows_the_password_once(admin, make
     assert user.check_password(password) and user.password_change_required
     assert AuditAction.USER_CREATED in actions_since(mark)
     # the password is not shown again anywhere
-    assert (
-        password not in client.get(reverse("users:staff-detail", args=[user.pk])).content.decode()
-    )
+    assert password not in client.get(reverse("staff:detail", args=[user.pk])).content.decode()
 
 
 def test_create__bad_input_is_explained_and_changes_nothing(admin_client):
     before = User.objects.count()
     response = admin_client.post(
-        reverse("users:staff-create"), {"username": "has space", "display_name": ""}
+        reverse("staff:create"), {"username": "has space", "display_name": ""}
     )
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"username", "display_name"}
@@ -147,7 +142,7 @@ def test_password_reset__wrong_reauthentication_changes_nothing(admin, make_user
     session = client.session
     session["cpms_auth_at"] = 0
     session.save()
-    url = reverse("users:staff-action", args=[target.pk, "password-reset"])
+    url = reverse("staff:action", args=[target.pk, "password-reset"])
     response = client.post(url, {"reason": "forgot", "next": url})
     assert response.status_code == 302 and response["Location"].startswith("/users/reauth/")
     from cpms.users import mfa
@@ -166,7 +161,7 @@ def test_password_reset__wrong_reauthentication_changes_nothing(admin, make_user
 def test_actions__deactivate_reactivate_reset(admin_client, make_user, enrol):
     target = make_user(Role.FINANCE_OFFICER, username="fin-act")
     enrol(target)
-    base = ("users:staff-action",)
+    base = ("staff:action",)
     response = admin_client.post(reverse(*base, args=[target.pk, "mfa-reset"]), {"reason": "r"})
     assert response.status_code == 302 and security.mfa_device(target) is None
     # the same administrator may not also reset the password (two keys to one account)
@@ -194,7 +189,7 @@ def test_actions__deactivate_reactivate_reset(admin_client, make_user, enrol):
 def test_actions__not_on_oneself(admin, admin_client, enrol):
     enrol(admin)
     for action in ("deactivate", "password-reset", "mfa-reset"):
-        url = reverse("users:staff-action", args=[admin.pk, action])
+        url = reverse("staff:action", args=[admin.pk, action])
         assert admin_client.post(url, {"reason": "me"}).status_code == 403
     admin.refresh_from_db()
     assert admin.is_active and security.mfa_device(admin) is not None
@@ -206,7 +201,7 @@ def test_edit__branch_by_name_and_audited(admin_client, make_user, branch):
     other = services.branch_ensure(actor=None, code="B2", name="北京分行")
     target = make_user(Role.CUSTOMER_SERVICE, username="cs-edit")
     response = admin_client.post(
-        reverse("users:staff-detail", args=[target.pk]),
+        reverse("staff:detail", args=[target.pk]),
         {"display_name": "李四", "email": "li@example.com", "branch": other.pk},
     )
     assert response.status_code == 302
@@ -225,9 +220,9 @@ def test_create__without_roles_manage_offers_no_roles(make_user, branch):
     clerk = make_user(Role.CUSTOMER_SERVICE, username="hr-clerk")
     access_services.grant_create(actor=None, user=clerk, role=people)
     client = client_for(clerk)
-    assert "roles" not in client.get(reverse("users:staff-create")).context["form"].fields
+    assert "roles" not in client.get(reverse("staff:create")).context["form"].fields
     response = client.post(
-        reverse("users:staff-create"),
+        reverse("staff:create"),
         {
             "username": "via-hr",
             "display_name": "人事新人",

@@ -13,11 +13,11 @@ from django.core.management import call_command
 from django.test import Client
 
 from cpms import cli
+from cpms.access.staff import service_account_create
 from cpms.audit.models import AuditEntry
 from cpms.users import mfa
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken, LoginAttempt
-from cpms.users.services import service_account_create
 from cpms.users.sessions import mark_authenticated
 from tests.conftest import PASSWORD
 from tests.users.conftest import actions_since, audit_mark

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cpms.access.demo import logins
 from cpms.core.demo_loader import demo_load
-from cpms.users.demo import logins
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from cpms.users.demo import logins
+from cpms.access.demo import logins
 
 
 class Command(BaseCommand):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from cpms.access import staff as access_staff
 from cpms.users import services
 from cpms.users.choices import Role
 from cpms.users.models import Branch, User
@@ -53,7 +54,7 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
         branch = home.get(username) or rng.choice(branches)
         if User.objects.filter(username=username).exists():
             continue
-        services.user_create(
+        access_staff.user_create(
             actor=None,
             username=username,
             password=settings.CPMS_DEMO_PASSWORD,

@@ -17,13 +17,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cpms.access import selectors
+from cpms.access import staff as access_staff
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.access.staff_forms import (
+    StaffActionForm,
+    StaffCreateForm,
+    StaffEditForm,
+    StaffFilterForm,
+)
 from cpms.core.console import form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.errors import PermissionDenied as CpmsPermissionDenied
-from cpms.users import security, selectors, services
-from cpms.users.forms import StaffActionForm, StaffCreateForm, StaffEditForm, StaffFilterForm
+from cpms.users import security, services
 from cpms.users.models import User
 from cpms.users.reauth import require_recent_authentication
 
@@ -101,7 +108,7 @@ def _staff_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            created = services.staff_create(
+            created = access_staff.staff_create(
                 actor=request.user,
                 username=data["username"],
                 display_name=data["display_name"],
@@ -169,7 +176,7 @@ def _staff_edit(request: HttpRequest, member: User, form: StaffEditForm) -> Http
             form_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
-            return redirect("users:staff-detail", pk=member.pk)
+            return redirect("staff:detail", pk=member.pk)
     return _detail_page(request, member, form)
 
 
@@ -252,7 +259,7 @@ def _perform(request: HttpRequest, action: str, member: User, reason: str) -> Ht
                 {"member": member, "password": password, "reset": True, "section": "staff"},
             )
         )
-    return redirect("users:staff-detail", pk=member.pk)
+    return redirect("staff:detail", pk=member.pk)
 
 
 @login_required
@@ -274,7 +281,7 @@ def _staff_action(request: HttpRequest, member: User, action: str) -> HttpRespon
         if member.pk == request.user.pk:
             raise DjangoPermissionDenied
         messages.info(request, _("Nothing to do: the account is already in that state."))
-        return redirect("users:staff-detail", pk=member.pk)
+        return redirect("staff:detail", pk=member.pk)
     if request.method == "POST" and form.is_valid():
         try:
             return _perform(request, action, member, form.cleaned_data["reason"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cpms.access import staff as access_staff
 from cpms.core.errors import CpmsError
 from cpms.users import security, services
 from cpms.users.models import Branch, User
@@ -99,7 +100,7 @@ class Command(BaseCommand):
             branch = Branch.objects.filter(code=options["branch"]).first()
             if branch is None:
                 raise CommandError(f"No branch with the code {options['branch']!r}.")
-        user = services.service_account_create(
+        user = access_staff.service_account_create(
             actor=None,
             username=options["username"],
             display_name=options["display_name"],

@@ -3,7 +3,8 @@ submitted (and again when it still needs another approver), the maker when it is
 rejected or expires.
 
 Each notice is an in-app notification written in the caller's transaction (rolled back with it)
-plus an e-mail sent after commit (`notifications.services.staff_notices_send`). Bounded: a
+plus an e-mail sent after commit (`services.staff_notices_send`). Subscribed to approvals'
+events (`approvals.listeners`) in `NotificationsConfig.ready`. Bounded: a
 checker gets at most one e-mail per request, and at most `MAX_CHECKERS` checkers are told.
 Texts are written in the site's default language (the recipients are not the person acting)."""
 
@@ -19,6 +20,12 @@ from django.utils.translation import gettext as _
 
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.models import ApprovalRequest
+from cpms.approvals.selectors import action_label, approval_context
+from cpms.core.money import format_minor
+from cpms.core.permissions import BY_CODE
+from cpms.notifications.models import EmailStatus, Notification
+from cpms.notifications.services import staff_notices_send
+from cpms.users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +38,6 @@ def eligible_checkers(request: ApprovalRequest) -> list[Any]:
     request's approver permission through an active grant of an active role; never the maker
     nor whoever issued the API token the maker submitted with (`services._check_checker`), nor
     anyone who already decided. One query."""
-    from cpms.core.permissions import BY_CODE
-    from cpms.users.models import User
-
     code = request.approver_permission
     if code not in BY_CODE:
         return []
@@ -60,13 +64,9 @@ def _link(request: ApprovalRequest) -> str:
 
 
 def _summary_lines(request: ApprovalRequest) -> list[str]:
-    from cpms.approvals.selectors import action_label, approval_context
-
     context = approval_context(user=None, request=request)
     lines = [f"{action_label(request.action)} #{request.pk}", *context.text_lines()]
     if not context.amount and request.amount_minor is not None and request.currency:
-        from cpms.core.money import format_minor
-
         lines.append(f"{_('Amount')}: {format_minor(request.amount_minor, request.currency)}")
     return lines
 
@@ -87,15 +87,11 @@ def _body(request: ApprovalRequest, intro: str, summary: list[str]) -> str:
 
 
 def _send(request: ApprovalRequest, notices: list[tuple[Any, str, str, bool]]) -> None:
-    from cpms.notifications.services import staff_notices_send
-
     staff_notices_send(notices=notices, related_type=RELATED_TYPE, related_id=request.pk)
 
 
 def _emailed(request: ApprovalRequest) -> set[int]:
     """Users already sent an e-mail about this request (one e-mail per checker per request)."""
-    from cpms.notifications.models import EmailStatus, Notification
-
     return set(
         Notification.objects.filter(
             related_type=RELATED_TYPE,
