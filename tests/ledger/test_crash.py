@@ -29,6 +29,7 @@ import json, sys
 import django
 django.setup()
 from django.db import transaction
+from cpms.access import staff as access_staff
 from cpms.ledger import services
 from cpms.ledger.checks import ledger_check
 from cpms.ledger.choices import AccountPurpose
@@ -39,7 +40,7 @@ from cpms.users.models import User
 mode, size, attempts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if mode == "setup":
     branch = users.branch_ensure(actor=None, code="T01", name="Test", city="Hangzhou")
-    users.user_create(actor=None, username="crash", password="crash-crash-crash-1",
+    access_staff.user_create(actor=None, username="crash", password="crash-crash-crash-1",
                       roles=["finance_officer"], branch=branch)
     with transaction.atomic():
         for purpose in (AccountPurpose.CLIENT_BANK, AccountPurpose.SETTLEMENT):

@@ -36,7 +36,7 @@ def demo_world(db):
     with their DEMO-AC property items)."""
     from cpms.customers import demo as customers_demo
     from cpms.holdings import demo as holdings_demo
-    from cpms.users import demo as users_demo
+    from cpms.access import demo as users_demo
 
     with transaction.atomic():
         for module in (users_demo, customers_demo, holdings_demo):

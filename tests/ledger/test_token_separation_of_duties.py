@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from cpms.access.staff import service_account_create
 from cpms.approvals.models import ApprovalRequest
 from cpms.audit.models import AuditEntry
 from cpms.ledger.models import Transfer
 from cpms.users import mfa, security
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken
-from cpms.users.services import service_account_create
 from tests.conftest import PASSWORD
 
 HELD = 5_000_001  # above the default ledger.transfer approval threshold
