@@ -8,11 +8,9 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        # Imports here, not at the top: apps.py is imported before the app registry is ready,
-        # and these modules import models.
-        from cpms.access import scopes  # lazy: models not loaded when apps.py is imported
-        from cpms.approvals import registry  # lazy: models not loaded when apps.py is imported
-        from cpms.core import pickers  # lazy: as above
+        from cpms.access import scopes
+        from cpms.approvals import registry
+        from cpms.core import pickers
         from cpms.customers import services
         from cpms.customers.models import Customer
         from cpms.customers.pickers import search_customers, search_relationship_managers

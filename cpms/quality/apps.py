@@ -8,12 +8,10 @@ class QualityConfig(AppConfig):
     verbose_name = _("Data quality")
 
     def ready(self) -> None:
-        # Imports here, not at the top: apps.py is imported before the app registry is ready,
-        # and these modules import models.
-        from cpms.access import scopes  # lazy: models not loaded when apps.py is imported
-        from cpms.approvals import registry  # lazy: models not loaded when apps.py is imported
-        from cpms.customers.name_matching import register_name_matcher  # lazy: as above
-        from cpms.customers.tabs import CustomerTab, register_tab  # lazy: as above
+        from cpms.access import scopes
+        from cpms.approvals import registry
+        from cpms.customers.name_matching import register_name_matcher
+        from cpms.customers.tabs import CustomerTab, register_tab
         from cpms.quality import approval_context, matching, services, views
         from cpms.quality.models import CustomerMerge, DuplicateCandidate
 
