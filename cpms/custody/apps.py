@@ -8,8 +8,8 @@ class CustodyConfig(AppConfig):
     verbose_name = _("Custody")
 
     def ready(self) -> None:
-        from cpms.access import scopes  # lazy: apps.py loads before models
-        from cpms.approvals import registry  # lazy: apps.py loads before models
+        from cpms.access import scopes
+        from cpms.approvals import registry
         from cpms.custody import services
         from cpms.custody.models import (
             CustodyEvent,
@@ -19,10 +19,7 @@ class CustodyConfig(AppConfig):
             Stocktake,
             StocktakeLine,
         )
-        from cpms.customers.tabs import (  # lazy: apps.py loads before models
-            CustomerTab,
-            register_tab,
-        )
+        from cpms.customers.tabs import CustomerTab, register_tab
 
         owner = "holding__customer__"
         scopes.register(

@@ -8,12 +8,9 @@ class HoldingsConfig(AppConfig):
     verbose_name = _("Property")
 
     def ready(self) -> None:
-        from cpms.access import scopes  # lazy: apps.py loads before models
-        from cpms.core import pickers  # lazy: apps.py loads before models
-        from cpms.customers.tabs import (  # lazy: apps.py loads before models
-            CustomerTab,
-            register_tab,
-        )
+        from cpms.access import scopes
+        from cpms.core import pickers
+        from cpms.customers.tabs import CustomerTab, register_tab
         from cpms.holdings import models
         from cpms.holdings.pickers import search_holdings
 
