@@ -14,6 +14,8 @@ from django.utils import timezone as django_timezone
 from cpms.audit import selectors, services, signing, verification
 from cpms.audit.canonical import entry_hash
 from cpms.audit.models import ENTRY_COLUMNS, AuditCheckpoint, AuditEntry
+from cpms.audit.verification._shared import _iso_time
+from cpms.audit.verification.checkpoints import date_bounds
 from cpms.config.env import decode_master_key, new_master_key
 from tests.audit.helpers import guard_lifted, raw
 
@@ -32,11 +34,11 @@ MOMENT = datetime(2026, 11, 28, 12, 25, 4, 91087, tzinfo=UTC)
     ],
 )
 def test_iso_time__every_stored_form_gives_the_hashed_text(stored):
-    assert verification._iso_time(stored) == "2026-11-28T12:25:04.091087+00:00"
+    assert _iso_time(stored) == "2026-11-28T12:25:04.091087+00:00"
 
 
 def test_iso_time__whole_seconds_keep_no_fraction():
-    assert verification._iso_time("2026-11-28 12:25:04") == "2026-11-28T12:25:04+00:00"
+    assert _iso_time("2026-11-28 12:25:04") == "2026-11-28T12:25:04+00:00"
 
 
 @pytest.mark.django_db
@@ -119,7 +121,7 @@ def test_date_bounds__running_newest_time_by_size():
         (3, 6, "r", t0 + timedelta(minutes=9), "k", "s"),  # smaller, but signed later
         (4, 10, "r", t0 + timedelta(minutes=20), "k", "s"),  # forged: ignored
     ]
-    bounds = verification._date_bounds(rows, {1, 2, 3}, timedelta(seconds=2))
+    bounds = date_bounds(rows, {1, 2, 3}, timedelta(seconds=2))
     settle = timedelta(seconds=2)
     assert bounds == [
         (4, t0 - settle, 1),
