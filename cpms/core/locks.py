@@ -59,13 +59,16 @@ def _require_transaction(queryset: QuerySet[Any]) -> None:
         )
 
 
-def lock_rows(source: type[M] | QuerySet[M], pks: Iterable[Any]) -> dict[Any, M]:
-    """Lock the rows of `source` (a model, or a queryset of one: its filters, scoping and
-    `select_related` apply) whose primary keys are in `pks`, in ascending primary-key order,
-    and return them by primary key in that order. Rows not found (or filtered out by the
-    queryset) are absent from the result: the caller decides whether that is an error."""
+def lock_rows(source: type[M] | QuerySet[M], pks: Iterable[Any] | None = None) -> dict[Any, M]:
+    """Lock the rows of `source` (a model, or an unsliced queryset of one: its filters, scoping
+    and `select_related` apply) whose primary keys are in `pks`, in ascending primary-key
+    order, and return them by primary key in that order. Rows not found (or filtered out by
+    the queryset) are absent from the result: the caller decides whether that is an error.
+    `pks=None` locks every row the queryset selects (one query, same order)."""
     queryset = _queryset(source).select_for_update(of=("self",))
     _require_transaction(queryset)
+    if pks is None:
+        return {row.pk: row for row in queryset.order_by("pk")}
     keys = _ordered_keys(queryset.model, pks)
     rows: dict[Any, M] = {}
     for start in range(0, len(keys), CHUNK):

@@ -72,6 +72,20 @@ def test_lock_rows__missing_and_filtered_rows_are_absent():
 
 
 @pytest.mark.django_db
+def test_lock_rows__without_keys_every_row_of_the_queryset_in_key_order():
+    rows = _branches(4)
+    rows[2].is_active = False
+    rows[2].save()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        locked = locks.lock_rows(Branch.objects.filter(is_active=True, code__startswith="L"))
+    assert list(locked) == sorted(row.pk for i, row in enumerate(rows) if i != 2)
+    [sql] = [query["sql"] for query in captured.captured_queries]
+    assert re.search(r'ORDER BY "users_branch"\."id" ASC\s*(FOR UPDATE|$)', sql), sql
+    if POSTGRES:
+        assert sql.endswith('FOR UPDATE OF "users_branch"')
+
+
+@pytest.mark.django_db
 def test_lock_rows__chunks_stay_in_ascending_order(monkeypatch):
     monkeypatch.setattr(locks, "CHUNK", 2)
     rows = _branches(5)
