@@ -15,6 +15,7 @@ from cpms.access.checks import user_has_permission
 from cpms.approvals.context import ApprovalContext, CustomerBlock, rows
 from cpms.customers import selectors as customer_selectors
 from cpms.customers.models import Customer
+from cpms.customers.services import kyc_next_review
 
 
 def kyc_verify_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalContext:
@@ -27,8 +28,6 @@ def kyc_verify_context(payload: Mapping[str, Any], *, viewer: Any) -> ApprovalCo
     if customer is None:
         warnings.append(_("This customer no longer exists."))
     else:
-        from cpms.customers.services import kyc_next_review
-
         name, number = customer.legal_name, customer.customer_number
         blocks = customer_blocks([customer], viewer=viewer)
         status = str(customer.get_kyc_status_display())
