@@ -13,9 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cpms.access.actors import staff_with
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.access.actors import staff_with
 from cpms.ledger import services as ledger
 from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.models import Account
