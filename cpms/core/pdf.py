@@ -49,6 +49,7 @@ FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
     ("/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc", 2),
     ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
 )
+# prefix of the registered name of an embedded TrueType font
 EMBEDDED_FONT = "CPMS-CJK"
 FALLBACK_FONT = "STSong-Light"
 AUTHOR = "CPMS"
@@ -60,20 +61,23 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 @functools.cache
 def cjk_font() -> str:
-    """The name of a registered font that draws Chinese: `EMBEDDED_FONT` (the first system TTF
-    of `FONT_CANDIDATES` that loads) or, when none does, the CID font `FALLBACK_FONT`.
-    Registered on the first call; later calls answer from the cache."""
+    """The name of a registered font that draws Chinese: `EMBEDDED_FONT`-<file>-<index> (the
+    first system TTF of `FONT_CANDIDATES` that loads) or, when none does, the CID font
+    `FALLBACK_FONT`. Registered on the first call; later calls answer from the cache."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
     for path, index in FONT_CANDIDATES:
         if Path(path).exists():
+            # named after the file: reportlab keeps the first TrueType font registered under
+            # a name, so one name per file keeps this answer true if the candidates change
+            name = f"{EMBEDDED_FONT}-{Path(path).stem}-{index}"
             try:
-                pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=index))
+                pdfmetrics.registerFont(TTFont(name, path, subfontIndex=index))
             except (TTFError, OSError):
                 continue
-            return EMBEDDED_FONT
+            return name
     pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
     return FALLBACK_FONT
 

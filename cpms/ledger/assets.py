@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from cpms.core.money import minor_exponent
+from cpms.ledger.choices import AssetKind
 
 # active ISO 4217 alphabetic codes (funds and precious metals excluded)
 _ISO_4217_TEXT = """
@@ -37,8 +38,6 @@ def units_code(instrument: str) -> str:
 
 def definition(code: str) -> tuple[str, int, str] | None:
     """(kind, exponent, name) of a known asset code, or None for an unknown one."""
-    from cpms.ledger.choices import AssetKind
-
     code = (code or "").strip().upper()
     if code in ISO_4217:
         return AssetKind.CURRENCY, minor_exponent(code), code

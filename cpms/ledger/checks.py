@@ -9,7 +9,6 @@ Each failure is one readable line naming the account, asset or transfer."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Sum
@@ -50,13 +49,22 @@ def _open_holds(side: str) -> dict[tuple[int, int], int]:
 
 
 def ledger_check() -> CheckResult:
+    """Verify every invariant; the problems come in the order of the module docstring."""
     result = CheckResult()
     codes = dict(Account.objects.values_list("pk", "code"))
-    assets = dict(Asset.objects.values_list("pk", "code"))
     result.accounts = len(codes)
     result.transfers = Transfer.objects.count()
+    result.problems += _asset_problems()
+    shard_problems, available = _shard_problems(codes)
+    result.problems += shard_problems
+    result.problems += _negative_problems(codes, available)
+    result.problems += _link_problems()
+    return result
 
-    # 1. per asset, debits = credits
+
+def _asset_problems() -> list[str]:
+    """1. Per asset, posted debits equal posted credits and pending debits pending credits."""
+    assets = dict(Asset.objects.values_list("pk", "code"))
     per_asset = (
         Balance.objects.values("account__asset_id")
         .annotate(
@@ -67,24 +75,31 @@ def ledger_check() -> CheckResult:
         )
         .order_by("account__asset_id")
     )
+    problems = []
     for row in per_asset:
         code = assets.get(row["account__asset_id"], "?")
         if row["dp"] != row["cp"]:
-            result.problems.append(
+            problems.append(
                 f"asset {code}: posted debits {row['dp']} != posted credits {row['cp']}"
             )
         if row["dh"] != row["ch"]:
-            result.problems.append(
+            problems.append(
                 f"asset {code}: pending debits {row['dh']} != pending credits {row['ch']}"
             )
+    return problems
 
-    # 2. each shard = sum of its transfers
+
+def _shard_problems(codes: dict[int, str]) -> tuple[list[str], dict[int, int]]:
+    """2. Each balance shard equals the sum of the transfers that name it, and every shard a
+    transfer names exists. Also answers the available balance of each no-negative account
+    (summed over its shards) for the next check."""
     expected = {
         "debits_posted": _sums(POSTED, "debit"),
         "credits_posted": _sums(POSTED, "credit"),
         "debits_pending": _open_holds("debit"),
         "credits_pending": _open_holds("credit"),
     }
+    problems = []
     seen: set[tuple[int, int]] = set()
     balance_rows = Balance.objects.values_list(
         "account_id",
@@ -96,8 +111,7 @@ def ledger_check() -> CheckResult:
         "debits_pending",
         "credits_pending",
     )
-    available: dict[int, int] = defaultdict(int)
-    flagged: set[int] = set()
+    available: dict[int, int] = {}
     for account_id, shard, side, no_negative, dp, cp, dh, ch in balance_rows.iterator():
         pair = (account_id, shard)
         seen.add(pair)
@@ -110,30 +124,37 @@ def ledger_check() -> CheckResult:
         for name, values in expected.items():
             want = values.get(pair, 0)
             if stored[name] != want:
-                result.problems.append(
+                problems.append(
                     f"account {codes.get(account_id, account_id)} shard {shard}: {name} is "
                     f"{stored[name]} but its transfers sum to {want}"
                 )
         if no_negative:
-            flagged.add(account_id)
-            available[account_id] += (cp - dp - dh) if side == NormalSide.CREDIT else (dp - cp - ch)
+            left = (cp - dp - dh) if side == NormalSide.CREDIT else (dp - cp - ch)
+            available[account_id] = available.get(account_id, 0) + left
     for values in expected.values():
         for pair in values:
             if pair not in seen:
-                result.problems.append(
+                problems.append(
                     f"account {codes.get(pair[0], pair[0])} shard {pair[1]}: transfers name a "
                     "balance shard that does not exist"
                 )
+    return problems, available
 
-    # 3. no forbidden negative
-    for account_id in sorted(flagged):
-        if available[account_id] < 0:
-            result.problems.append(
-                f"account {codes.get(account_id, account_id)}: available balance "
-                f"{available[account_id]} is below zero"
-            )
 
-    # 4. links
+def _negative_problems(codes: dict[int, str], available: dict[int, int]) -> list[str]:
+    """3. No account flagged no-negative is below zero (available balance)."""
+    return [
+        f"account {codes.get(account_id, account_id)}: available balance "
+        f"{available[account_id]} is below zero"
+        for account_id in sorted(available)
+        if available[account_id] < 0
+    ]
+
+
+def _link_problems() -> list[str]:
+    """4. A resolution matches its hold, a reversal mirrors its original, and no transfer is
+    reversed twice (at most 100 lines of each)."""
+    problems = []
     bad_resolutions = Transfer.objects.filter(pending__isnull=False).exclude(
         pending__kind=TransferKind.PENDING,
         debit_account_id=F("pending__debit_account_id"),
@@ -141,14 +162,14 @@ def ledger_check() -> CheckResult:
         amount=F("pending__amount"),
     )
     for pk in bad_resolutions.values_list("pk", flat=True)[:100]:
-        result.problems.append(f"transfer #{pk}: does not match the hold it resolves")
+        problems.append(f"transfer #{pk}: does not match the hold it resolves")
     bad_reversals = Transfer.objects.filter(reverses__isnull=False).exclude(
         debit_account_id=F("reverses__credit_account_id"),
         credit_account_id=F("reverses__debit_account_id"),
         amount=F("reverses__amount"),
     )
     for pk in bad_reversals.values_list("pk", flat=True)[:100]:
-        result.problems.append(f"transfer #{pk}: does not mirror the transfer it reverses")
+        problems.append(f"transfer #{pk}: does not mirror the transfer it reverses")
     doubled = (
         Transfer.objects.filter(reverses__isnull=False)
         .values("reverses_id")
@@ -156,5 +177,5 @@ def ledger_check() -> CheckResult:
         .filter(n__gt=1)
     )
     for row in doubled[:100]:
-        result.problems.append(f"transfer #{row['reverses_id']}: reversed more than once")
-    return result
+        problems.append(f"transfer #{row['reverses_id']}: reversed more than once")
+    return problems

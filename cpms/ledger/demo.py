@@ -16,11 +16,14 @@ import datetime
 import random
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from cpms.access.checks import user_has_permission
 from cpms.access.actors import actor_for, staff_with
+from cpms.access.checks import user_has_permission
 from cpms.customers.models import Customer
+from cpms.holdings.models import Holding
 from cpms.ledger import engine, services
 from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.models import CLOSE_PERMISSION, POST_PERMISSION, Account, PeriodClose, Transfer
@@ -68,8 +71,6 @@ def _plan(rng: random.Random, today: datetime.date) -> list[dict[str, Any]]:
 
 
 def _open_cash(actor: Any, customer: Customer) -> tuple[Account, list[str]]:
-    from cpms.holdings.models import Holding
-
     holding = Holding.objects.filter(
         customer=customer, kind="account", identifier=f"DEMO-AC-{customer.customer_number}"
     ).first()
@@ -91,8 +92,6 @@ def _open_cash(actor: Any, customer: Customer) -> tuple[Account, list[str]]:
 
 
 def _internal(actor: Any) -> dict[str, Account]:
-    from django.db import transaction
-
     with transaction.atomic():
         return {
             purpose: services.internal_account(asset_code=ASSET, purpose=purpose, actor=actor)
@@ -180,8 +179,6 @@ def _extras(
                 idempotency_key=f"demo:ledger:{number}:reverse",
             )
             created.append(f"reversal of transfer {fee.pk}")
-    from django.utils import timezone
-
     held = _post(
         actor,
         f"demo:ledger:{number}:hold",
@@ -215,8 +212,6 @@ def _extras(
 
 
 def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
-    from django.utils import timezone
-
     today = timezone.localdate()
     base = rng.getrandbits(64)
     hold_amount = rng.randrange(1_000, 5_000) * 100
@@ -250,8 +245,6 @@ def load(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
 def finish(*, rng: random.Random, options: dict[str, Any]) -> list[str]:
     """After every app's demo (loans and trades are back-dated): close the books through the
     end of the month before last."""
-    from django.utils import timezone
-
     users = staff_with(POST_PERMISSION)
     if not users:
         return []

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cpms.core.money import format_minor
-from cpms.ledger.choices import AccountKind
+from cpms.ledger.choices import AccountKind, AccountPurpose
 
 SEP = " · "
 
@@ -45,10 +46,6 @@ def account_label(account: Any) -> str:
 def _is_default_name(account: Any) -> bool:
     """The name the ledger gave the account when it opened it ("<purpose label> <asset>", in
     whatever language was active then)."""
-    from django.utils import translation
-
-    from cpms.ledger.choices import AccountPurpose
-
     try:
         purpose = AccountPurpose(account.purpose)
     except ValueError:

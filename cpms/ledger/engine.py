@@ -4,13 +4,19 @@ It runs inside the caller's transaction and does no permission check and no audi
 `ledger.services` (and the points, loans and portfolios services) wrap it with both. Steps,
 for one transfer or a linked batch alike:
 
-1. validate every transfer (amount, asset, two different open accounts, value date after the
+1. idempotency: keys already stored return the original transfers (a replay posts nothing and
+   is answered even when its value date has been closed since); this is the one place replays
+   are looked up;
+2. validate every transfer (amount, asset, two different open accounts, value date after the
    last period close) and report every wrong row at once;
-2. idempotency: keys already stored return the original transfers (a replay posts nothing);
-3. choose a balance shard per account (busy internal accounts have several, so concurrent
+3. let the caller adjust the new transfers before anything is locked (`before_posting`: the
+   ledger's services turn transfers above the approval threshold into holds there);
+4. choose a balance shard per account (busy internal accounts have several, so concurrent
    writers lock different rows), lock the touched shards in (account, shard) order — the same
    global order in every transaction, so PostgreSQL never sees a lock cycle;
-4. check the no-negative rule on the locked rows, insert the transfers, write the new totals.
+5. check the no-negative rule on the locked rows, insert the transfers, write the new totals.
+
+An account's balance shards are created with it (`balances_open`).
 
 On PostgreSQL a period close takes an exclusive advisory lock and every posting a shared one, so
 a close waits for postings in flight and no posting slips into a period being closed."""
@@ -21,7 +27,7 @@ import datetime
 import os
 import random
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,6 +221,20 @@ def find_replay(specs: Sequence[TransferSpec]) -> list[Transfer] | None:
 
 def _shard_for(account: Account, chooser: random.Random) -> int:
     return 0 if account.shards <= 1 else chooser.randrange(account.shards)
+
+
+def balances_open(account: Account) -> None:
+    """Create the balance shards of a new account (`account.shards` rows, all zero), in the
+    caller's transaction."""
+    Balance.objects.bulk_create(
+        Balance(
+            account=account,
+            shard=shard,
+            normal_side=account.normal_side,
+            no_negative=account.no_negative,
+        )
+        for shard in range(account.shards)
+    )
 
 
 def lock_balances(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
@@ -430,35 +450,19 @@ def _preparer(model_field: Any, conn: Any) -> Any:
 # ------------------------------------------------------------------------ posting
 
 
-def post(
-    specs: Sequence[TransferSpec],
-    *,
-    actor: Any,
-    batch: uuid.UUID | None = None,
-    chooser: random.Random | None = None,
-    replay_checked: bool = False,
-) -> Posted:
-    """Post `specs` all-or-nothing inside the caller's transaction. `replay_checked`: the
-    caller has just looked the keys up in this transaction (`find_replay`), so they are not
-    read again; a key stored concurrently since is still answered as a replay."""
-    require_transaction()
+def _check_batch(specs: Sequence[TransferSpec]) -> None:
     if not specs:
         raise InvalidTransfer(fields={"transfers": _("Give at least one transfer.")})
     if len(specs) > MAX_BATCH:
         raise InvalidTransfer(
             fields={"transfers": _("At most %(max)s transfers per batch.") % {"max": MAX_BATCH}}
         )
-    closed = closed_through()
-    day = today()
-    for spec in specs:
-        if spec.value_date is None:
-            spec.value_date = day
-    _validate(specs, closed)
-    stored = None if replay_checked else find_replay(specs)
-    if stored is not None:
-        return Posted(transfers=stored, replayed=True)
 
-    chooser = chooser or random.Random()  # noqa: S311 - spreads load, not a secret
+
+def _choose_shards(
+    specs: Sequence[TransferSpec], chooser: random.Random
+) -> tuple[dict[int, Account], dict[int, int]]:
+    """Every account the specs touch by id, and the one shard of each this posting uses."""
     accounts: dict[int, Account] = {}
     shard_of: dict[int, int] = {}
     for spec in specs:
@@ -466,8 +470,19 @@ def post(
             if account.pk not in accounts:
                 accounts[account.pk] = account
                 shard_of[account.pk] = _shard_for(account, chooser)
-    rows = lock_balances((pk, shard_of[pk]) for pk in accounts)
+    return accounts, shard_of
 
+
+def _apply(
+    specs: Sequence[TransferSpec],
+    rows: Mapping[tuple[int, int], Balance],
+    shard_of: Mapping[int, int],
+    *,
+    actor: Any,
+    batch: uuid.UUID | None,
+) -> list[dict[str, Any]]:
+    """Add each transfer to the locked shard rows (pending or posted totals) and answer the
+    transfer rows to insert."""
     now = timezone.now()
     actor_id = getattr(actor, "pk", None)
     transfers: list[dict[str, Any]] = []
@@ -503,6 +518,40 @@ def post(
                 "created_by_id": actor_id,
             }
         )
+    return transfers
+
+
+def post(
+    specs: Sequence[TransferSpec],
+    *,
+    actor: Any,
+    batch: uuid.UUID | None = None,
+    chooser: random.Random | None = None,
+    before_posting: Callable[[Sequence[TransferSpec]], None] | None = None,
+) -> Posted:
+    """Post `specs` all-or-nothing inside the caller's transaction. A replay of stored keys
+    returns the stored transfers. `before_posting` is called with the validated specs of a new
+    posting, before any balance is locked, and may change them (make one a hold, give it a key
+    or an approval request); it is not called for a replay."""
+    require_transaction()
+    _check_batch(specs)
+    closed = closed_through()
+    stored = find_replay(specs)
+    if stored is not None:
+        return Posted(transfers=stored, replayed=True)
+    day = today()
+    for spec in specs:
+        if spec.value_date is None:
+            spec.value_date = day
+    _validate(specs, closed)
+    if before_posting is not None:
+        before_posting(specs)
+    accounts, shard_of = _choose_shards(
+        specs,
+        chooser or random.Random(),  # noqa: S311 - spreads load, not a secret
+    )
+    rows = lock_balances((pk, shard_of[pk]) for pk in accounts)
+    transfers = _apply(specs, rows, shard_of, actor=actor, batch=batch)
     _check_no_negative(rows, accounts, set(rows))
     try:
         with transaction.atomic():

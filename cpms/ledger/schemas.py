@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, GetJsonSchemaHandler, PlainValidator, RootModel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from cpms.core.errors import ValidationFailed
 from cpms.core.types import PositiveMinorUnits
 
 
@@ -37,6 +42,54 @@ class TransferBatchIn(Schema):
 
     transfers: list[TransferIn] = Field(..., min_length=1, max_length=8190)
     reason: str = Field("", max_length=2000, description="Shown to approvers of held transfers")
+
+
+def _as_sent(value: Any) -> Any:
+    return value
+
+
+class TransferPostIn(RootModel[Any]):
+    """The body of `POST /ledger/transfers`: one `TransferIn`, or a linked batch
+    `TransferBatchIn` (`{"transfers": [...], "reason": "..."}`).
+
+    The API document describes it as exactly one of the two. Ninja hands the JSON value over
+    as it came: the ledger service checks the caller's permission first and then reads the
+    body (`parts`, then each transfer), so that every refusal keeps the ledger's codes and
+    field names (`ledger.invalid_transfer`, `transfers[1].amount_minor`)."""
+
+    root: Annotated[
+        Any, PlainValidator(_as_sent, json_schema_input_type=TransferIn | TransferBatchIn)
+    ] = None
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # the default only lets an empty body reach the service (which refuses it)
+        schema = {key: value for key, value in handler(core_schema).items() if key != "default"}
+        schema["oneOf"] = schema.pop("anyOf")
+        schema["description"] = (
+            "One transfer, or a linked batch of up to 8,190 transfers posted all-or-nothing."
+        )
+        return schema
+
+    def parts(self) -> tuple[list[Any], Any, bool]:
+        """(the transfers as sent, the reason as sent, whether it is a batch); a body that is
+        neither shape is refused naming the offending field."""
+        body = self.root
+        if isinstance(body, Mapping) and "transfers" in body:
+            extra = sorted(set(body) - set(TransferBatchIn.model_fields))
+            if extra:
+                raise ValidationFailed(fields={extra[0]: _("Unknown field in a batch.")})
+            items = body["transfers"]
+            if not isinstance(items, list):
+                raise ValidationFailed(fields={"transfers": _("Give a list of transfers.")})
+            return items, body.get("reason") or "", True
+        if isinstance(body, Mapping):
+            return [body], "", False
+        raise ValidationFailed(
+            fields={"request": _('Send one transfer object or {"transfers": [...]}.')}
+        )
 
 
 class AccountOpenIn(Schema):

@@ -12,12 +12,16 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from cpms.access.checks import require_permission, user_has_permission
 from cpms.access.scopes import scope_filter
+from cpms.customers.models import Customer
+from cpms.holdings.models import Holding
+from cpms.ledger import display
 from cpms.ledger.choices import POSTED_KINDS, AccountKind, HoldState, NormalSide, TransferKind
 from cpms.ledger.errors import AccountNotFound, TransferNotFound
-from cpms.ledger.models import VIEW_PERMISSION, Account, Balance, Transfer
+from cpms.ledger.models import VIEW_PERMISSION, Account, Balance, PeriodClose, Transfer
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,26 @@ def account_list(user: Any, *, filters: Mapping[str, Any] | None = None) -> Quer
             | Q(customer__customer_number=text.upper())
         )
     return query.order_by("pk")
+
+
+def customer_id_by_number(number: str) -> int | None:
+    """The id of the customer numbered `number` (the CLI names customers by number). Not
+    scoped: `services.account_open` decides scope and answers out of scope like missing."""
+    return (
+        Customer.objects.filter(customer_number=(number or "").strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def holding_id_by_number(number: str) -> int | None:
+    """The id of the property item numbered `number`. Not scoped: the account's customer
+    decides (`services.account_open` refuses another customer's item)."""
+    return (
+        Holding.objects.filter(holding_number=(number or "").strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 # what a page needs to name both sides of a transfer ("张三 · Customer money · CNY")
@@ -266,9 +290,6 @@ def counterparty_label(account: Account, other: Account) -> str:
     """How a statement names the other side of a line: the firm's internal account and the
     customer's own accounts by name; another customer's account by its purpose only (a
     statement goes to the customer and must not name other customers)."""
-    from django.utils.translation import gettext as _
-
-    from cpms.ledger import display
 
     if other.kind == AccountKind.INTERNAL or other.customer_id == account.customer_id:
         return display.account_label(other)
@@ -402,8 +423,6 @@ def transfer_links(transfer: Transfer) -> dict[str, int | None]:
 
 def period_list(user: Any) -> QuerySet[Any]:
     """Period closes, latest first (`ledger.view`)."""
-    from cpms.ledger.models import PeriodClose
-
     require_permission(user, VIEW_PERMISSION)
     return PeriodClose.objects.select_related("closed_by").order_by("-through")
 

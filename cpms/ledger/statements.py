@@ -106,32 +106,24 @@ def _labels(statement: Statement) -> dict[str, str]:
     }
 
 
-def render_pdf(
-    statement: Statement,
-    *,
-    holder: Holder | None = None,
-    generated_at: datetime.datetime | None = None,
-) -> bytes:
-    """The statement as a PDF in the reader's language: the customer's name and address, the
-    account by name, amounts with thousands separators, column headers that wrap between
-    words (Chinese text wraps between characters)."""
-    styles = pdf.text_styles(size=9, leading=12)
+def _pdf_amount(statement: Statement, value: int) -> str:
+    return display.money(value, statement.account.asset, code=False)
+
+
+def _pdf_facts(
+    statement: Statement, holder: Holder | None, labels: dict[str, str], cell: Any
+) -> list[list[Any]]:
+    """The rows of the facts table: customer and address (when for a customer), account,
+    code, period, opening and closing balance."""
     account = statement.account
-    asset = account.asset
-    labels = _labels(statement)
-    generated = timezone.localtime(generated_at or timezone.now())
-
-    def cell(text: Any, style: Any = None) -> Any:
-        return pdf.paragraph(text, style or styles.for_text(text))
-
-    def amount(value: int) -> str:
-        return display.money(value, asset, code=False)
-
+    code = account.asset.code
     facts = []
     if holder is not None:
         name = f"{holder.name} ({holder.number})" if holder.number else holder.name
         facts.append([cell(labels["customer"]), cell(name)])
         facts.append([cell(labels["address"]), cell(holder.address)])
+    opening = _pdf_amount(statement, statement.opening)
+    closing = _pdf_amount(statement, statement.closing)
     facts += [
         [cell(labels["account"]), cell(display.account_label(account))],
         [cell(labels["code"]), cell(account.code)],
@@ -139,10 +131,22 @@ def render_pdf(
             cell(labels["period"]),
             cell(f"{statement.start.isoformat()} – {statement.end.isoformat()}"),
         ],
-        [cell(labels["opening"]), cell(f"{amount(statement.opening)} {asset.code}")],
-        [cell(labels["closing"]), cell(f"{amount(statement.closing)} {asset.code}")],
+        [cell(labels["opening"]), cell(f"{opening} {code}")],
+        [cell(labels["closing"]), cell(f"{closing} {code}")],
     ]
+    return facts
+
+
+def _pdf_lines(
+    statement: Statement, labels: dict[str, str], cell: Any, styles: pdf.TextStyles
+) -> list[list[Any]]:
+    """The rows of the lines table: header, one row per line with the running balance,
+    totals."""
     right = styles.right
+
+    def amount(value: int) -> str:
+        return _pdf_amount(statement, value)
+
     rows = [
         [
             cell(labels["date"]),
@@ -177,13 +181,37 @@ def render_pdf(
             cell(amount(statement.closing), right),
         ]
     )
+    return rows
+
+
+def render_pdf(
+    statement: Statement,
+    *,
+    holder: Holder | None = None,
+    generated_at: datetime.datetime | None = None,
+) -> bytes:
+    """The statement as a PDF in the reader's language: the customer's name and address, the
+    account by name, amounts with thousands separators, column headers that wrap between
+    words (Chinese text wraps between characters)."""
+    styles = pdf.text_styles(size=9, leading=12)
+    labels = _labels(statement)
+    generated = timezone.localtime(generated_at or timezone.now())
+
+    def cell(text: Any, style: Any = None) -> Any:
+        return pdf.paragraph(text, style or styles.for_text(text))
+
     story = [
         pdf.paragraph(labels["title"], styles.title),
-        pdf.grid_table(facts, widths_mm=(45, 140), grid=0.4, valign_top=False),
+        pdf.grid_table(
+            _pdf_facts(statement, holder, labels, cell),
+            widths_mm=(45, 140),
+            grid=0.4,
+            valign_top=False,
+        ),
         pdf.space(6),
         # 273 mm of landscape A4 between the margins
         pdf.grid_table(
-            rows,
+            _pdf_lines(statement, labels, cell, styles),
             widths_mm=(24, 24, 68, 55, 34, 34, 34),
             grid=0.4,
             shade_first_row=True,
@@ -193,12 +221,12 @@ def render_pdf(
         pdf.space(6),
         cell(
             labels["generated"]
-            % {"when": generated.strftime("%Y-%m-%d %H:%M"), "asset": asset.code}
+            % {"when": generated.strftime("%Y-%m-%d %H:%M"), "asset": statement.account.asset.code}
         ),
     ]
     return pdf.render(
         story,
-        title=f"{labels['title']} {account.code}",
+        title=f"{labels['title']} {statement.account.code}",
         landscape=True,
         margins_mm=12,
         invariant=True,
@@ -208,18 +236,8 @@ def render_pdf(
 # ------------------------------------------------------------------------ XLSX
 
 
-def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
-    """One sheet in the reader's language: the account facts, opening balance, one row per
-    line, totals and closing balance. Amounts are numbers with the asset's decimals (Decimal
-    from the exact text), shown with thousands separators."""
-    from openpyxl.styles import Font
-
-    exponent = statement.account.asset.exponent
-    number_format = "#,##0" + ("." + "0" * exponent if exponent else "")
-    workbook = tabular.xlsx_workbook()
-    sheet = workbook.active
-    sheet.title = str(_("Statement"))[:31]
-    bold = Font(bold=True)
+def _xlsx_facts(sheet: Any, statement: Statement, holder: Holder | None) -> tuple[int, int]:
+    """The account facts and the opening balance; answers the rows of the two dates."""
     account = statement.account
     facts: list[tuple[str, Any]] = []
     if holder is not None:
@@ -235,8 +253,11 @@ def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
         tabular.xlsx_append(sheet, [str(label), value])
     date_rows = (sheet.max_row - 1, sheet.max_row)
     tabular.xlsx_append(sheet, [_("Opening balance"), amount_decimal(statement, statement.opening)])
-    sheet.cell(row=sheet.max_row, column=2).number_format = number_format
-    tabular.xlsx_append(sheet, [])
+    return date_rows
+
+
+def _xlsx_lines(sheet: Any, statement: Statement, header_font: Any) -> int:
+    """The header, one row per line and the totals row; answers the header's row."""
     tabular.xlsx_append(
         sheet,
         [
@@ -251,7 +272,7 @@ def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
     )
     header_row = sheet.max_row
     for column in range(1, 8):
-        sheet.cell(row=header_row, column=column).font = bold
+        sheet.cell(row=header_row, column=column).font = header_font
     for line in statement.lines:
         tabular.xlsx_append(
             sheet,
@@ -278,6 +299,24 @@ def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
             None,
         ],
     )
+    return header_row
+
+
+def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
+    """One sheet in the reader's language: the account facts, opening balance, one row per
+    line, totals and closing balance. Amounts are numbers with the asset's decimals (Decimal
+    from the exact text), shown with thousands separators."""
+    from openpyxl.styles import Font
+
+    exponent = statement.account.asset.exponent
+    number_format = "#,##0" + ("." + "0" * exponent if exponent else "")
+    workbook = tabular.xlsx_workbook()
+    sheet = workbook.active
+    sheet.title = str(_("Statement"))[:31]
+    date_rows = _xlsx_facts(sheet, statement, holder)
+    sheet.cell(row=sheet.max_row, column=2).number_format = number_format
+    tabular.xlsx_append(sheet, [])
+    header_row = _xlsx_lines(sheet, statement, Font(bold=True))
     tabular.xlsx_append(sheet, [_("Closing balance"), amount_decimal(statement, statement.closing)])
     for row in sheet.iter_rows(min_row=header_row + 1, max_row=sheet.max_row):
         for amount_cell in row[4:7]:
@@ -290,6 +329,3 @@ def render_xlsx(statement: Statement, *, holder: Holder | None = None) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-# ------------------------------------------------------------------------ audited export

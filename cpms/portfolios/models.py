@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cpms.ledger.assets import UNITS_EXPONENT, format_minor
 from cpms.portfolios.choices import TradeSide
 
 VIEW_PERMISSION = "ledger.view"
@@ -100,8 +101,6 @@ class Trade(models.Model):
     @property
     def quantity(self) -> str:
         """Units as exact decimal text (4 decimals)."""
-        from cpms.ledger.assets import UNITS_EXPONENT, format_minor
-
         return format_minor(self.quantity_minor, UNITS_EXPONENT)
 
     @property

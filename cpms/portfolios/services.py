@@ -4,6 +4,8 @@ position, in one transaction with its audit entry."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -255,6 +257,73 @@ def _snapshot(trade: Trade) -> dict[str, Any]:
     }
 
 
+def _trade_replay(item: TradeIn, portfolio: Holding, quantity_minor: int) -> TradeOutcome | None:
+    """The trade already booked under the item's key (a replay), None when there is none; the
+    key of a different trade is refused."""
+    if not item.idempotency_key:
+        return None
+    stored = Trade.objects.filter(idempotency_key=item.idempotency_key).first()
+    if stored is None:
+        return None
+    if not _same_trade(stored, portfolio, item, quantity_minor):
+        # keys are unique across all portfolios: the stored trade may be out of the actor's
+        # scope, so the refusal names nothing but the field
+        raise TradeKeyConflict(
+            fields={
+                "idempotency_key": _("This idempotency key was already used for a different trade.")
+            }
+        )
+    return TradeOutcome(trade=stored, replayed=True)
+
+
+def _post_legs(
+    actor: Any,
+    item: TradeIn,
+    key: str,
+    specs: list[engine.TransferSpec],
+    accounts: dict[str, Account],
+    currency: str,
+    needed: int,
+) -> engine.Posted:
+    """Post the legs through the ledger; a refusal is told in the trade's terms (units or cash
+    short, the trade date in a closed period)."""
+    try:
+        posted = ledger.post_internal(actor=actor, specs=specs)
+    except InsufficientFunds:
+        raise _refusal(item, accounts, currency, needed) from None
+    except PeriodClosed as exc:
+        raise PeriodClosed(
+            fields={"trade_date": next(iter(exc.fields.values()), exc.message)}
+        ) from None
+    if posted.replayed:  # the ledger keys belong to a trade of another portfolio
+        raise TradeKeyConflict(fields={"idempotency_key": key})
+    return posted
+
+
+def _cost_after(
+    previous: Trade | None,
+    *,
+    buy: bool,
+    gross: int,
+    fee: int,
+    cash: int,
+    quantity: int,
+    units_before: int,
+) -> tuple[int, int, int]:
+    """(cost of the position after the trade, cost released by a sale, realised gain) at
+    average cost: a buy adds amount and fee; a sale releases the sold share of the cost
+    (round half up; everything when it sells the whole position)."""
+    cost_before = previous.cost_after_minor if previous is not None else 0
+    if buy:
+        return cost_before + gross + fee, 0, 0
+    released = (
+        cost_before
+        if quantity >= units_before
+        else _half_up_ratio(cost_before, quantity, units_before)
+    )
+    return cost_before - released, released, cash - released
+
+
 def trade_book(*, actor: Any, holding: Any, data: Any) -> TradeOutcome:
     """Book a buy or a sell of `holding` (a portfolio in the actor's `ledger.post` scope).
 
@@ -267,21 +336,9 @@ def trade_book(*, actor: Any, holding: Any, data: Any) -> TradeOutcome:
     item = _parse(data)
     with transaction.atomic():
         portfolio = _portfolio_for_trading(actor, holding)
-        quantity_minor = int(item.quantity * UNIT_SCALE)
-        if item.idempotency_key:
-            stored = Trade.objects.filter(idempotency_key=item.idempotency_key).first()
-            if stored is not None:
-                if not _same_trade(stored, portfolio, item, quantity_minor):
-                    # keys are unique across all portfolios: the stored trade may be out of
-                    # the actor's scope, so the refusal names nothing but the field
-                    raise TradeKeyConflict(
-                        fields={
-                            "idempotency_key": _(
-                                "This idempotency key was already used for a different trade."
-                            )
-                        }
-                    )
-                return TradeOutcome(trade=stored, replayed=True)
+        replay = _trade_replay(item, portfolio, int(item.quantity * UNIT_SCALE))
+        if replay is not None:
+            return replay
         previous = (
             Trade.objects.filter(holding=portfolio, instrument_code=item.instrument_code)
             .order_by("-pk")
@@ -301,30 +358,19 @@ def trade_book(*, actor: Any, holding: Any, data: Any) -> TradeOutcome:
             {"cash": gross if buy else cash, "units": quantity_minor, "fee": fee},
             meta,
         )
-        try:
-            posted = ledger.post_internal(actor=actor, specs=specs)
-        except InsufficientFunds:
-            raise _refusal(item, accounts, currency, cash if buy else quantity_minor) from None
-        except PeriodClosed as exc:
-            raise PeriodClosed(
-                fields={"trade_date": next(iter(exc.fields.values()), exc.message)}
-            ) from None
-        if posted.replayed:  # the ledger keys belong to a trade of another portfolio
-            raise TradeKeyConflict(fields={"idempotency_key": key})
+        posted = _post_legs(
+            actor, item, key, specs, accounts, currency, cash if buy else quantity_minor
+        )
         units_after = account_balance(accounts["units"]).posted
-        units_before = units_after - quantity_minor if buy else units_after + quantity_minor
-        cost_before = previous.cost_after_minor if previous is not None else 0
-        if buy:
-            released, realised = 0, 0
-            cost_after = cost_before + gross + fee
-        else:
-            released = (
-                cost_before
-                if quantity_minor >= units_before
-                else _half_up_ratio(cost_before, quantity_minor, units_before)
-            )
-            cost_after = cost_before - released
-            realised = cash - released
+        cost_after, released, realised = _cost_after(
+            previous,
+            buy=buy,
+            gross=gross,
+            fee=fee,
+            cash=cash,
+            quantity=quantity_minor,
+            units_before=units_after - quantity_minor if buy else units_after + quantity_minor,
+        )
         by_key = {transfer.idempotency_key: transfer for transfer in posted.transfers}
         trade = Trade.objects.create(
             holding=portfolio,
@@ -377,9 +423,8 @@ MAX_IMPORT_ROWS = 5000
 
 
 def _import_rows(content: bytes) -> list[dict[str, str]]:
-    import csv
-    import io
-
+    """The non-empty rows of the CSV file, cells trimmed; refused when the file is not UTF-8,
+    lacks or adds columns, has no trade or more than MAX_IMPORT_ROWS."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:

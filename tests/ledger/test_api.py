@@ -160,6 +160,33 @@ def test_api_transfer_post__validation_errors_name_fields(finance, bank, cash, t
     assert _state() == before
 
 
+@pytest.mark.parametrize("body", ["", "[]", "5", "null", '"text"'], ids=repr)
+def test_api_transfer_post__body_of_neither_shape_is_422_naming_request(
+    finance, token_for, body
+):
+    before = _state()
+
+    response = _api(finance, token_for).post(
+        "/api/v1/ledger/transfers", data=body, content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "validation_failed",
+        "message": "The input is not valid.",
+        "fields": {"request": 'Send one transfer object or {"transfers": [...]}.'},
+    }
+    assert _state() == before
+
+
+def test_api_transfer_post__permission_is_checked_before_the_body_is_read(rm, token_for):
+    # a caller without ledger.post learns nothing about what was wrong with the body
+    response = _post(_api(rm, token_for), "/transfers", {"transfers": "not a list", "x": 1})
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
 def test_api_transfer_post__batch_above_8190_is_422(finance, bank, cash, token_for):
     item = {"debit_account": bank.code, "credit_account": cash.code, "amount_minor": 1}
     before = _state()

@@ -274,9 +274,9 @@ def test_loan_memo_metadata_written_by_loans(finance):
     the memo never has to be parsed from English text."""
     import inspect
 
-    from cpms.loans import services as loan_services
+    from cpms.loans.services import repayment
 
-    source = inspect.getsource(loan_services)
+    source = inspect.getsource(repayment)
     assert '"loan_number": holding.holding_number' in source
     assert '"sequence": sequence' in source
 

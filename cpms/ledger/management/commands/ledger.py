@@ -6,38 +6,24 @@ refusals exit 1 with the reason."""
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime
-import io
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pydantic
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cpms.core.errors import CpmsError, NotFound
-from cpms.core.types import integer_text
-from cpms.customers.models import Customer
-from cpms.holdings.models import Holding
-from cpms.ledger import engine, selectors, services
+from cpms.ledger import selectors, services
 from cpms.ledger.assets import format_minor
 from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.export import FORMATS, journal_export
 from cpms.ledger.models import Account
-from cpms.ledger.schemas import TransferIn
+from cpms.ledger.transfer_files import TRANSFER_FIELDS, TransferFileRefused, transfer_file_read
 
-TRANSFER_FIELDS = tuple(TransferIn.model_fields)
 REFUSED = 2
-
-
-class DryRun(Exception):
-    """Rolls back a validated `post --dry-run`."""
 
 
 def _date(text: str) -> datetime.date:
@@ -149,120 +135,24 @@ class Command(BaseCommand):
 
     # ------------------------------------------------------------------ post
 
-    def _read_rows(self, path: Path, fmt: str | None) -> list[tuple[int, Any]]:
-        """(line number, raw item) per row; raises CommandError on an unreadable file."""
-        fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(
-                _("%(path)s: cannot be read as UTF-8 text (%(error)s).")
-                % {"path": path, "error": exc},
-                returncode=REFUSED,
-            ) from exc
-        rows: list[tuple[int, Any]] = []
-        if fmt == "csv":
-            reader = csv.DictReader(io.StringIO(text))
-            unknown = [name for name in reader.fieldnames or [] if name not in TRANSFER_FIELDS]
-            if not reader.fieldnames or unknown:
-                raise CommandError(
-                    f"{path}: line 1: unknown column(s) {', '.join(unknown) or '(none)'}; "
-                    f"use: {', '.join(TRANSFER_FIELDS)}.",
-                    returncode=REFUSED,
-                )
-            for record in reader:
-                item = {key: value for key, value in record.items() if value not in ("", None)}
-                if "amount_minor" in item:  # CSV has only text; the schema is strict
-                    item["amount_minor"] = integer_text(item["amount_minor"])
-                if item.get("metadata"):
-                    # text that is not JSON is reported by validation as not a dict
-                    with contextlib.suppress(json.JSONDecodeError):
-                        item["metadata"] = json.loads(item["metadata"])
-                rows.append((reader.line_num, item))
-        else:
-            for number, line in enumerate(text.splitlines(), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append((number, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise CommandError(
-                        _("%(path)s: line %(line)s: not JSON (%(error)s).")
-                        % {"path": path, "line": number, "error": exc.msg},
-                        returncode=REFUSED,
-                    ) from exc
-        if not rows:
-            raise CommandError(
-                _("%(path)s: no transfers in the file.") % {"path": path}, returncode=REFUSED
-            )
-        return rows
-
-    def _validate_rows(self, rows: list[tuple[int, Any]]) -> list[TransferIn]:
-        items: list[TransferIn] = []
-        problems: list[str] = []
-        for number, raw in rows:
-            if not isinstance(raw, dict):
-                problems.append(f"line {number}: each transfer must be an object")
-                continue
-            try:
-                items.append(TransferIn.model_validate(raw))
-            except pydantic.ValidationError as exc:
-                for error in exc.errors():
-                    where = ".".join(str(part) for part in error.get("loc", ())) or "-"
-                    problems.append(f"line {number}: {where}: {error.get('msg', 'invalid')}")
-        if problems:
-            self._refuse(problems)
-        return items
-
-    def _refuse(self, problems: list[str]) -> None:
-        for problem in problems:
-            self.stderr.write(problem)
-        raise CommandError(
-            _("The file was refused (%(count)s problem(s)); nothing was posted.")
-            % {"count": len(problems)},
-            returncode=REFUSED,
-        )
-
     def _post(self, options: dict[str, Any]) -> None:
         actor = self._user(options["actor"])
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(_("No such file: %(path)s") % {"path": path}, returncode=REFUSED)
-        rows = self._read_rows(path, options["format"])
-        items = self._validate_rows(rows)
-        lines = [number for number, _ in rows]
-        size = engine.MAX_BATCH
-        posted = replayed = held = 0
-        batches = 0
         try:
-            with transaction.atomic():
-                for start in range(0, len(items), size):
-                    try:
-                        outcome = services.transfers_post(
-                            actor=actor,
-                            items=items[start : start + size],
-                            reason=options["reason"],
-                        )
-                    except CpmsError as exc:
-                        self._refuse(
-                            self._row_problems(exc, lines, start, len(items[start : start + size]))
-                        )
-                    batches += 1
-                    count = len(outcome.transfers)
-                    if outcome.replayed:
-                        replayed += count
-                    else:
-                        posted += count
-                        held += sum(1 for t in outcome.transfers if t.kind == "pending")
-                if options["dry_run"]:
-                    raise DryRun
-        except DryRun:
+            rows = transfer_file_read(Path(options["file"]), options["format"])
+            result = services.transfer_file_post(
+                actor=actor, rows=rows, reason=options["reason"], dry_run=options["dry_run"]
+            )
+        except TransferFileRefused as exc:
+            for problem in exc.problems:
+                self.stderr.write(problem)
+            raise CommandError(exc.message, returncode=REFUSED) from exc
+        if result.dry_run:
             self.stdout.write(
                 _(
                     "Dry run: %(count)s transfer(s) in %(batches)s batch(es) would post; "
                     "nothing was written."
                 )
-                % {"count": len(items), "batches": batches}
+                % {"count": result.count, "batches": result.batches}
             )
             return
         self.stdout.write(
@@ -270,25 +160,13 @@ class Command(BaseCommand):
                 "Posted %(posted)s transfer(s) in %(batches)s batch(es); %(held)s held for "
                 "approval; %(replayed)s replayed (already posted)."
             )
-            % {"posted": posted, "batches": batches, "held": held, "replayed": replayed}
+            % {
+                "posted": result.posted,
+                "batches": result.batches,
+                "held": result.held,
+                "replayed": result.replayed,
+            }
         )
-
-    @staticmethod
-    def _row_problems(exc: CpmsError, lines: list[int], start: int, count: int) -> list[str]:
-        """Name the file line of each `transfers[i].field` the services reported."""
-        if not exc.fields:
-            return [f"[{exc.code}] {exc.message}"]
-        problems = []
-        for key, value in exc.fields.items():
-            where = key
-            if key.startswith("transfers[") and "]" in key:
-                index = int(key[len("transfers[") : key.index("]")])
-                rest = key[key.index("]") + 1 :].lstrip(".")
-                where = f"line {lines[start + index]}: {rest or '-'}"
-            elif count == 1:  # a batch of one reports bare field names
-                where = f"line {lines[start]}: {key}"
-            problems.append(f"[{exc.code}] {where}: {value}")
-        return problems
 
     # ------------------------------------------------------------------ export
 
@@ -383,50 +261,38 @@ class Command(BaseCommand):
         actor = self._user(options["actor"])
         customer_id = holding_id = None
         if options["customer"]:
-            customer_id = (
-                Customer.objects.filter(customer_number=options["customer"].strip())
-                .values_list("pk", flat=True)
-                .first()
-            )
+            customer_id = selectors.customer_id_by_number(options["customer"])
             if customer_id is None:
                 raise CommandError(
                     _("No customer has the number %(number)r.") % {"number": options["customer"]}
                 )
         if options["holding"]:
-            holding_id = (
-                Holding.objects.filter(holding_number=options["holding"].strip())
-                .values_list("pk", flat=True)
-                .first()
-            )
+            holding_id = selectors.holding_id_by_number(options["holding"])
             if holding_id is None:
                 raise CommandError(
                     _("No property item has the number %(number)r.")
                     % {"number": options["holding"]}
                 )
         try:
-            with transaction.atomic():
-                try:
-                    account = services.account_open(
-                        actor=actor,
-                        purpose=options["purpose"],
-                        asset=options["asset"],
-                        customer_id=customer_id,
-                        holding_id=holding_id,
-                        name=options["name"],
-                        bank_account_identifier=options["bank_account_identifier"],
-                        code=options["code"],
-                    )
-                except NotFound as exc:  # out of scope looks like missing
-                    if customer_id is None or "customer_id" not in exc.fields:
-                        raise
-                    raise CommandError(
-                        _("No customer has the number %(number)r.")
-                        % {"number": options["customer"]}
-                    ) from exc
-                label = f"{account.get_purpose_display()}, {account.asset.code}"
-                if options["dry_run"]:
-                    raise DryRun
-        except DryRun:
+            account = services.account_open(
+                actor=actor,
+                purpose=options["purpose"],
+                asset=options["asset"],
+                customer_id=customer_id,
+                holding_id=holding_id,
+                name=options["name"],
+                bank_account_identifier=options["bank_account_identifier"],
+                code=options["code"],
+                dry_run=options["dry_run"],
+            )
+        except NotFound as exc:  # out of scope looks like missing
+            if customer_id is None or "customer_id" not in exc.fields:
+                raise
+            raise CommandError(
+                _("No customer has the number %(number)r.") % {"number": options["customer"]}
+            ) from exc
+        label = f"{account.get_purpose_display()}, {account.asset.code}"
+        if options["dry_run"]:
             self.stdout.write(
                 _("Dry run: account %(code)s (%(label)s) would be opened; nothing was written.")
                 % {"code": account.code, "label": label}
