@@ -16,6 +16,7 @@ from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
 from cpms.access.forms import ConflictForm, GrantForm, RevokeForm, RoleForm
 from cpms.access.models import Grant
+from cpms.core.console import form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.errors import PermissionDenied as CpmsPermissionDenied
 from cpms.core.permissions import AREAS, PERMISSIONS
@@ -28,14 +29,6 @@ def _reauth_needed(request: HttpRequest) -> HttpResponse | None:
     if request.method == "POST" and not is_recently_authenticated(request):
         return redirect(reauth_url(request.path))
     return None
-
-
-def _form_errors(form, error: CpmsError) -> None:
-    if error.fields:
-        for field, message in error.fields.items():
-            form.add_error(field if field in form.fields else None, str(message))
-    else:
-        form.add_error(None, error.message)
 
 
 @login_required
@@ -96,7 +89,7 @@ def role_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
                     is_active=data["is_active"],
                 )
         except CpmsError as error:
-            _form_errors(form, error)
+            form_errors(form, error)
         else:
             messages.success(request, _("Role saved."))
             return redirect("access:role-list")
@@ -136,7 +129,7 @@ def staff_grants(request: HttpRequest, user_id: int) -> HttpResponse:
             except CpmsPermissionDenied as exc:
                 raise DjangoPermissionDenied from exc
             except CpmsError as error:
-                _form_errors(form, error)
+                form_errors(form, error)
             else:
                 if isinstance(outcome, Grant):
                     messages.success(request, _("Role granted."))
@@ -231,7 +224,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
                     second=form.cleaned_data["second"],
                 )
             except CpmsError as error:
-                _form_errors(form, error)
+                form_errors(form, error)
             else:
                 messages.success(request, _("Conflict declared."))
                 return redirect("access:conflicts")

@@ -16,7 +16,7 @@ from cpms.approvals import selectors, services
 from cpms.approvals.choices import ApprovalStatus
 from cpms.approvals.forms import DecisionForm, PolicyForm
 from cpms.core.authz import user_has_permission
-from cpms.core.console import error_text
+from cpms.core.console import error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.money import format_minor
 from cpms.core.pagination import keyset_page
@@ -187,11 +187,7 @@ def policy_edit(request: HttpRequest, action: str) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
             except CpmsError as exc:
-                for field, message in exc.fields.items():
-                    name = "threshold" if field == "threshold_minor" else field
-                    form.add_error(name if name in form.fields else None, str(message))
-                if not exc.fields:
-                    form.add_error(None, exc.message)
+                form_errors(form, exc, aliases={"threshold_minor": "threshold"})
             else:
                 messages.success(request, _("Policy saved."))
                 return redirect("approvals:policies")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, QueryDict
@@ -44,15 +45,54 @@ def form_errors(
     form: Any,
     exc: CpmsError,
     *,
-    aliases: dict[str, str | None] | None = None,
+    aliases: Mapping[str, str | None] | None = None,
     fallback: str | None = None,
+    field: str | None = None,
+    nested: Mapping[str, Any] | None = None,
+    named: bool = False,
 ) -> None:
-    """Put a service refusal on a console form: each field message next to its field (named
-    through `aliases` when the form calls it differently; unknown fields become form errors),
-    and, when the refusal names no field, `fallback` (default: the error's message)."""
+    """Put a service refusal on a console form, so every console view shows refusals alike.
+
+    Each field message goes next to the field the service names: through `aliases` when the
+    form calls it differently (an alias of `tiers` also covers `tiers.0.code`; `None` means
+    "no field": a form error), onto a `nested` form when its prefix names one (`details.number`
+    onto the "number" field of `nested["details"]`; `None` forms are skipped), else onto the
+    form itself; a field the form lacks becomes a form error. With `named`, a message that is
+    not shown next to a field of exactly the service's name reads "name: message", so the person
+    knows which part of the input it is about. A refusal naming no field shows `fallback`
+    (default: the error's message) on `field` (default: the form as a whole)."""
     aliases = aliases or {}
+    forms = {prefix: sub for prefix, sub in (nested or {}).items() if sub is not None}
     for name, message in exc.fields.items():
-        target = aliases.get(name, name)
-        form.add_error(target if target in form.fields else None, str(message))
+        target, place, shown_as = _error_place(form, name, aliases, forms)
+        text = f"{name}: {message}" if named and shown_as != name else str(message)
+        target.add_error(place, text)
     if not exc.fields:
-        form.add_error(None, fallback if fallback is not None else exc.message)
+        form.add_error(field, fallback if fallback is not None else exc.message)
+
+
+def _alias(name: str, aliases: Mapping[str, str | None]) -> str | None:
+    """The form's name for a service field: the alias of the name or of its longest dotted
+    prefix (`tiers.0.code` -> the alias of `tiers`), else the name itself."""
+    head = name
+    while head not in aliases:
+        head, dot, _rest = head.rpartition(".")
+        if not dot:
+            return name
+    return aliases[head]
+
+
+def _error_place(
+    form: Any, name: str, aliases: Mapping[str, str | None], forms: Mapping[str, Any]
+) -> tuple[Any, str | None, str | None]:
+    """Where a field message belongs: the form, its field (None: the form's own errors), and
+    that place under the service's naming (`details.number`; None for a form error)."""
+    for prefix, sub in forms.items():
+        if name.startswith(f"{prefix}."):
+            leaf = _alias(name[len(prefix) + 1 :], aliases)
+            if leaf is not None and leaf in sub.fields:
+                return sub, leaf, f"{prefix}.{leaf}"
+    target = _alias(name, aliases)
+    if target is not None and target in form.fields:
+        return form, target, target
+    return form, None, None

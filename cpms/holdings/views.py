@@ -15,13 +15,13 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import error_text
+from cpms.core.console import error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.customers.selectors import customer_list
 from cpms.holdings import selectors, services
 from cpms.holdings.choices import (
     DETAIL_KINDS,
-    STATUS_TRANSITIONS,
+    HOLDING_STATES,
     AssetClass,
     HoldingKind,
     HoldingStatus,
@@ -48,22 +48,6 @@ def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -
         return selectors.holding_get_for_user(user=request.user, pk=pk, permission=permission)
     except NotFound as exc:
         raise Http404 from exc
-
-
-def _apply_errors(forms_by_prefix: dict[str, Any], exc: CpmsError) -> None:
-    """Field errors onto the form holding that field (`details.x` onto the details form)."""
-    main = forms_by_prefix[""]
-    for name, message in exc.fields.items():
-        prefix, _dot, field = name.rpartition(".")
-        target = forms_by_prefix.get(prefix)
-        if target is not None and field in target.fields:
-            target.add_error(field, str(message))
-        elif name in main.fields:
-            main.add_error(name, str(message))
-        else:
-            main.add_error(None, f"{name}: {message}")
-    if not exc.fields:
-        main.add_error(None, exc.message)
 
 
 def _form_problems(form: Any) -> str:
@@ -129,8 +113,7 @@ def holding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_manage": can_manage,
         "is_open": holding.status not in services.CLOSED_STATUSES,
         "statuses": [
-            (value, HoldingStatus(value).label)
-            for value in STATUS_TRANSITIONS.get(holding.status, ())
+            (value, HoldingStatus(value).label) for value in HOLDING_STATES.targets(holding.status)
         ],
         "revalue_form": RevalueForm(
             initial={"currency": holding.currency}, currency=holding.currency
@@ -198,7 +181,7 @@ def holding_create(request: HttpRequest) -> HttpResponse:
         except NotFound:
             form.add_error("customer", _("Not found: search again and pick one from the list."))
         except CpmsError as exc:
-            _apply_errors({"": form, "details": details_form}, exc)
+            form_errors(form, exc, nested={"details": details_form}, named=True)
         else:
             messages.success(request, _("Property registered."))
             for warning in selectors.holding_warnings(user=request.user, holding=holding):
@@ -245,7 +228,7 @@ def holding_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.holding_update(actor=request.user, holding=holding, data=data)
             except CpmsError as exc:
-                _apply_errors({"": form, "details": details_form}, exc)
+                form_errors(form, exc, nested={"details": details_form}, named=True)
             else:
                 messages.success(request, _("Property updated."))
                 return redirect("holdings:detail", pk=holding.pk)

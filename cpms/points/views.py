@@ -22,6 +22,8 @@ from cpms.points.forms import AdjustForm, RedeemForm, RuleForm
 from cpms.points.models import PointsRule
 
 TAB_ROWS = 10
+# service field name (and its dotted parts: `tiers.0.code`) -> earn-rule form field
+RULE_FIELDS = {"category_multipliers": "categories", "tiers": "tiers"}
 
 
 def _customer(request: HttpRequest, customer_id: int, permission: str = VIEW_PERMISSION) -> Any:
@@ -155,12 +157,7 @@ def rule_edit(request: HttpRequest, currency: str) -> HttpResponse:
         try:
             services.points_rule_save(actor=request.user, currency=code, data=form.rule_data())
         except CpmsError as exc:
-            for name, message in exc.fields.items():
-                target = name.split(".")[0]
-                target = {"category_multipliers": "categories"}.get(target, target)
-                form.add_error(target if target in form.fields else None, f"{name}: {message}")
-            if not exc.fields:
-                form.add_error(None, error_text(exc))
+            form_errors(form, exc, aliases=RULE_FIELDS, named=True, fallback=error_text(exc))
         else:
             messages.success(request, _("Earn rule saved."))
             return redirect("points:rules")

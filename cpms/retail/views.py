@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
+from cpms.core.console import form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.pagination import keyset_page
 from cpms.customers.selectors import customer_list
@@ -26,9 +27,15 @@ from cpms.retail.models import MANAGE_PERMISSION, VIEW_PERMISSION, Purchase
 PAGE_SIZE = 25
 TAB_ROWS = 10
 ORDERING = ("-purchased_at", "-pk")
-# service field name -> form field name
-PURCHASE_FIELDS = {"customer_id": "customer", "customer_number": "customer", "total_minor": "total"}
-LINE_FIELDS = {"unit_amount_minor": "unit_price", "amount_minor": "amount"}
+# service field name -> form field name (of the purchase, return and line forms)
+FORM_FIELDS = {
+    "customer_id": "customer",
+    "customer_number": "customer",
+    "total_minor": "total",
+    "refund_minor": "refund",
+    "unit_amount_minor": "unit_price",
+    "amount_minor": "amount",
+}
 
 
 def _visible(request: HttpRequest, pk: int, permission: str = VIEW_PERMISSION) -> Purchase:
@@ -111,29 +118,6 @@ def purchase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _apply_errors(form: Any, exc: CpmsError, lines: Any = None, line_forms: Any = None) -> None:
-    """Put a service refusal next to the fields it names."""
-    for name, message in exc.fields.items():
-        if name.startswith("lines.") and line_forms is not None:
-            _prefix, index, field = [*name.split("."), "", ""][:3]
-            if index.isdigit() and int(index) < len(line_forms):
-                line_form = line_forms[int(index)]
-                target = LINE_FIELDS.get(field, field)
-                line_form.add_error(target if target in line_form.fields else None, str(message))
-                continue
-        if name.startswith("lines.") and lines is not None:
-            _prefix, index, _field = [*name.split("."), "", ""][:3]
-            if index.isdigit() and int(index) < len(lines):
-                form.add_error(f"line_{lines[int(index)]['line_number']}", str(message))
-                continue
-        target = PURCHASE_FIELDS.get(name, name)
-        if target == "refund_minor":
-            target = "refund"
-        form.add_error(target if target in form.fields else None, str(message))
-    if not exc.fields:
-        form.add_error(None, exc.message)
-
-
 @login_required
 def purchase_create(request: HttpRequest) -> HttpResponse:
     require_staff(request, MANAGE_PERMISSION)
@@ -157,7 +141,8 @@ def purchase_create(request: HttpRequest) -> HttpResponse:
                 purchase = services.purchase_record(actor=request.user, data=data)
             except CpmsError as exc:
                 filled = [line for line in lines if not line.is_blank()]
-                _apply_errors(form, exc, line_forms=filled)
+                nested = {f"lines.{index}": line for index, line in enumerate(filled)}
+                form_errors(form, exc, aliases=FORM_FIELDS, nested=nested)
             else:
                 messages.success(request, _("Purchase recorded."))
                 return redirect("retail:detail", pk=purchase.pk)
@@ -166,6 +151,14 @@ def purchase_create(request: HttpRequest) -> HttpResponse:
         "retail/form.html",
         {"section": "retail", "form": form, "lines": lines, "title": _("Record a purchase")},
     )
+
+
+def _return_lines(data: dict[str, Any]) -> dict[str, str]:
+    """A return refuses lines by position (`lines.0.quantity`); the form has one field per
+    purchase line (`line_3`)."""
+    return {
+        f"lines.{index}": f"line_{line['line_number']}" for index, line in enumerate(data["lines"])
+    }
 
 
 @login_required
@@ -180,7 +173,7 @@ def purchase_return(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.purchase_return(actor=request.user, purchase=purchase, data=data)
             except CpmsError as exc:
-                _apply_errors(form, exc, lines=data["lines"])
+                form_errors(form, exc, aliases={**FORM_FIELDS, **_return_lines(data)})
             else:
                 messages.success(request, _("Return recorded."))
                 return redirect("retail:detail", pk=purchase.pk)
