@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cpms.core.authz import require_staff, user_has_permission
+from cpms.core.console import form_errors
 from cpms.core.errors import CpmsError
 from cpms.core.middleware import client_ip
 from cpms.users import security, selectors, services, sessions
@@ -165,7 +166,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
                 actor=actor, user=user, code=form.cleaned_data["code"]
             )
         except CpmsError as exc:
-            form.add_error("code", exc.fields.get("code", exc.message))
+            form_errors(form, exc, field="code")
         else:
             next_url = _dashboard()
             if pending is not None:
@@ -244,8 +245,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 new=form.cleaned_data["new"],
             )
         except CpmsError as exc:
-            for field, message in exc.fields.items():
-                form.add_error(field if field in form.fields else None, message)
+            form_errors(form, exc)
         else:
             update_session_auth_hash(request, user)
             messages.success(request, _("Your password has been changed."))
@@ -318,8 +318,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         if exc.code.startswith("token.reauthentication"):
             form.add_error(None, exc.message)
             return _token_page(request, form)
-        for field, message in exc.fields.items():
-            form.add_error(field if field in form.fields else None, message)
+        form_errors(form, exc)
         return _token_page(request, form)
     return _token_page(request, TokenCreateForm(), issued)
 
