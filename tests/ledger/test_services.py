@@ -321,3 +321,102 @@ def test_ledger_check__reports_a_tampered_balance(finance, cash, fund):
     assert not result.ok
     assert any(cash.code in problem and "credits_posted" in problem for problem in result.problems)
     assert any("asset CNY" in problem for problem in result.problems)
+
+
+# ---------------------------------------------------------------------------- replays in the engine
+
+
+def test_post_internal__replay_is_answered_before_validation(finance, bank, cash, fund):
+    # a transfer dated yesterday, then the books are closed through yesterday: the same
+    # request again is the replay it is (one place looks replays up: the engine, first)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    first = fund(cash, 70, value_date=yesterday.isoformat(), idempotency_key="late-1")
+    services.period_close(actor=finance, through=yesterday, reason="month end")
+    spec = services.TransferSpec(
+        debit_account=bank,
+        credit_account=cash,
+        amount=70,
+        value_date=yesterday,
+        idempotency_key="late-1",
+    )
+    count = Transfer.objects.count()
+
+    with transaction.atomic():
+        posted = services.post_internal(actor=finance, specs=[spec])
+
+    assert posted.replayed
+    assert [transfer.pk for transfer in posted.transfers] == [first.pk]
+    assert Transfer.objects.count() == count
+
+
+def test_engine_post__before_posting_runs_for_a_new_posting_only(finance, bank, cash):
+    from cpms.ledger import engine
+
+    seen: list[int] = []
+
+    def step(specs) -> None:
+        seen.append(len(specs))
+        specs[0].metadata = {"step": "ran"}  # the step may change the transfers
+
+    def spec():
+        return services.TransferSpec(
+            debit_account=bank, credit_account=cash, amount=5, idempotency_key="hook-1"
+        )
+
+    with transaction.atomic():
+        first = engine.post([spec()], actor=finance, before_posting=step)
+        again = engine.post([spec()], actor=finance, before_posting=step)
+
+    assert seen == [1]
+    assert first.transfers[0].metadata == {"step": "ran"}
+    assert again.replayed and again.transfers[0].pk == first.transfers[0].pk
+
+
+def test_transfer_reverse__retry_after_the_original_is_reversed_is_a_replay(
+    finance, cash, fees, fund
+):
+    deposit = fund(cash, 300)
+    first = services.transfer_reverse(
+        actor=finance, transfer_id=deposit.pk, reason="wrong", idempotency_key="rev-1"
+    )
+    count = AuditEntry.objects.filter(action="ledger.transfer_reversed").count()
+
+    again = services.transfer_reverse(
+        actor=finance, transfer_id=deposit.pk, reason="wrong", idempotency_key="rev-1"
+    )
+    other = fund(cash, 5, idempotency_key="dep-other")
+    with pytest.raises(IdempotencyConflict) as clash:
+        services.transfer_reverse(
+            actor=finance, transfer_id=other.pk, reason="wrong", idempotency_key="rev-1"
+        )
+
+    assert again.replayed and again.transfer.pk == first.transfer.pk
+    assert AuditEntry.objects.filter(action="ledger.transfer_reversed").count() == count
+    assert list(clash.value.fields) == ["idempotency_key"]
+
+
+def test_account_open__balance_shards_come_from_the_engine(finance):
+    account = services.account_open(
+        actor=finance, purpose="client_bank", asset="EUR", code="BANK:T:EUR"
+    )
+
+    shards = Balance.objects.filter(account=account)
+    assert shards.count() == account.shards
+    assert {(row.normal_side, row.no_negative) for row in shards} == {
+        (account.normal_side, account.no_negative)
+    }
+
+
+def test_account_open__dry_run_answers_the_account_and_writes_nothing(finance):
+    from cpms.ledger.models import Account, Asset
+
+    before = AuditEntry.objects.exclude(action="access.denied").count()
+
+    account = services.account_open(
+        actor=finance, purpose="client_bank", asset="CHF", code="BANK:D:CHF", dry_run=True
+    )
+
+    assert (account.code, account.asset.code) == ("BANK:D:CHF", "CHF")
+    assert not Account.objects.filter(code="BANK:D:CHF").exists()
+    assert not Asset.objects.filter(code="CHF").exists()
+    assert AuditEntry.objects.exclude(action="access.denied").count() == before
