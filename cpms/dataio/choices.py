@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.transitions import StateMachine
+
 
 class Dataset(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
@@ -21,6 +23,16 @@ class JobStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     REFUSED = "refused", _("Refused")
     FAILED = "failed", _("Failed")
+
+
+# A job is queued, run once by the worker, and ends accepted, refused or failed for good.
+JOB_STATES = StateMachine.from_targets(
+    "import job",
+    {
+        JobStatus.QUEUED: (JobStatus.RUNNING,),
+        JobStatus.RUNNING: (JobStatus.ACCEPTED, JobStatus.REFUSED, JobStatus.FAILED),
+    },
+)
 
 
 class RowOutcome(models.TextChoices):

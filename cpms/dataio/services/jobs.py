@@ -14,7 +14,7 @@ from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import CpmsError
-from cpms.dataio.choices import JobStatus
+from cpms.dataio.choices import JOB_STATES, JobStatus
 from cpms.dataio.messages import _
 from cpms.dataio.models import ImportJob
 from cpms.dataio.readers import open_table
@@ -87,8 +87,11 @@ def import_job_run(*, job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if job.status != JobStatus.QUEUED:
         return job
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), rows_total=_job_row_count(job)
+    JOB_STATES.move_rows(
+        ImportJob.objects.filter(pk=job.pk),
+        JobStatus.RUNNING,
+        started_at=timezone.now(),
+        rows_total=_job_row_count(job),
     )
     report, failure = _job_passes(job)
     _job_finish(job, report, failure)
@@ -154,8 +157,9 @@ def _job_finish(job: ImportJob, report: ImportReport, failure: Any) -> None:
         status = JobStatus.ACCEPTED if report.accepted else JobStatus.REFUSED
     written = report.created + report.updated if status == JobStatus.ACCEPTED else 0
     with transaction.atomic():
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=status,
+        JOB_STATES.move_rows(
+            ImportJob.objects.filter(pk=job.pk),
+            status,
             sha256=report.sha256,
             rows_read=report.rows,
             rows_written=0 if job.dry_run else written,
