@@ -135,6 +135,15 @@ def test_conflicts__declare_and_remove(admin_client):
     assert not PermissionConflict.objects.filter(pk=conflict.pk).exists()
 
 
+def test_conflicts__refusal_is_shown_next_to_its_field(admin_client):
+    admin_client.cookies["django_language"] = "en"
+    data = {"first": "pii.reveal", "second": "customers.manage"}
+    assert admin_client.post(reverse("access:conflicts"), data).status_code == 302
+    response = admin_client.post(reverse("access:conflicts"), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"second": ["This conflict is declared already."]}
+
+
 def test_navigation__access_entry_only_for_holders(admin_client, staff_client):
     url = reverse("access:staff-list")
     assert f'href="{url}"' in admin_client.get("/").content.decode()

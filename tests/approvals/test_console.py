@@ -209,6 +209,23 @@ def test_policy_edit__invalid_combination_is_shown(client_for, configurer):
 
 
 @pytest.mark.django_db
+def test_policy_edit__threshold_refusal_is_shown_next_to_the_threshold(client_for, configurer):
+    response = client_for(configurer).post(
+        "/approvals/policies/holdings.dispose/",
+        {
+            "enabled": "on",
+            "approvers_required": 1,
+            "threshold": "",
+            "currency": "CNY",
+            "expiry_hours": 72,
+            "approver_permission": "approvals.decide",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"threshold": ["A currency needs a threshold."]}
+
+
+@pytest.mark.django_db
 def test_navigation__approvals_entry_for_approvers(client_for, checker, outsider):
     assert 'href="/approvals/"' in client_for(checker).get("/").content.decode()
     assert 'href="/approvals/"' not in client_for(outsider).get("/").content.decode()

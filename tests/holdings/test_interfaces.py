@@ -117,10 +117,31 @@ def test_console__create_errors_are_shown_and_nothing_written(rm1_client, custom
     assert "Not found: search again and pick one from the list." in unknown.content.decode()
     assert bad_number.status_code == 200
     assert "A bank card number has digits only." in bad_number.content.decode()
+    assert bad_number.context["details_form"].errors == {
+        "number": ["A bank card number has digits only."]
+    }
     assert (
         Holding.objects.count(),
         AuditEntry.objects.exclude(action="access.denied").count(),
     ) == before
+
+
+def test_console__refused_identifier_is_shown_next_to_it(rm1_client, customer):
+    client = english(rm1_client)
+    data = {
+        "kind": "contract",
+        "customer": customer.pk,
+        "identifier": "C-2026-7",
+        "currency": "CNY",
+        "details-contract_number": "C-2026-7",
+        "details-counterparty": "Y",
+    }
+    assert client.post(reverse("holdings:create") + "?kind=contract", data).status_code == 302
+
+    again = client.post(reverse("holdings:create") + "?kind=contract", data)
+
+    assert again.status_code == 200
+    assert again.context["form"].errors == {"identifier": ["Already registered for this customer."]}
 
 
 def test_console__list_search_and_scope(rm1_client, rm1, rm2, customer):

@@ -243,7 +243,9 @@ def test_console_rules__edit(rm1_client):
         },
     )
     assert bad.status_code == 200
-    assert "tiers" in bad.context["form"].errors
+    assert bad.context["form"].errors == {
+        "tiers": ["tiers.0.threshold_minor: The first tier starts at 0."]
+    }
     assert form.context["form"].initial["unit"] == "1.00"
     too_precise = rm1_client.post(
         url,

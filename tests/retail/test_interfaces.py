@@ -256,6 +256,21 @@ def test_console_purchase_create__errors_redisplay_and_write_nothing(rm1_client,
     assert state() == before
 
 
+def test_console_purchase_create__refused_line_shown_on_that_line(rm1_client, customer):
+    # lines-1 is left blank: the service's second line ("lines.1") is the form's third
+    rm1_client.cookies["django_language"] = "en"
+    response = rm1_client.post(
+        reverse("retail:create"),
+        _purchase_form(customer, **{"lines-2-amount": "70.00", "total": "269.80"}),
+    )
+
+    assert response.status_code == 200
+    errors = [line.errors for line in response.context["lines"]]
+    assert list(errors[2]) == ["amount"]
+    assert errors[2]["amount"][0].startswith("The line amount cannot exceed quantity × unit price")
+    assert not errors[0] and not response.context["form"].errors
+
+
 def test_console_purchase_return__records_and_refuses(rm1_client, purchase):
     url = reverse("retail:return", kwargs={"pk": purchase.pk})
     before = state()

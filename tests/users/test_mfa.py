@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
+from cpms.core.errors import Conflict
 from cpms.users import mfa, security
 from cpms.users.choices import Role
 from cpms.users.models import AccountLock, RecoveryCode, TotpDevice
@@ -87,6 +88,34 @@ def test_mfa_enrol__voluntary_for_a_non_privileged_user(staff_client, staff):
     assert response.status_code == 200
     assert actions_since(mark) == ["auth.mfa_enrolled"]
     assert TotpDevice.objects.get().confirmed_at is not None
+
+
+@pytest.mark.django_db
+def test_mfa_enrol__wrong_code_is_shown_next_to_the_code(staff_client, staff):
+    staff_client.cookies["django_language"] = "en"
+    staff_client.get("/users/mfa/enrol/")
+    secret = mfa.secret_decrypt(TotpDevice.objects.get().secret_encrypted, user_id=staff.pk)
+    wrong = f"{(int(mfa.totp_code(secret)) + 500_000) % 1_000_000:06d}"
+    response = staff_client.post("/users/mfa/enrol/", {"code": wrong})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "code": ["The code is not correct. Check the time on your device."]
+    }
+    assert TotpDevice.objects.get().confirmed_at is None
+
+
+@pytest.mark.django_db
+def test_mfa_enrol__refusal_without_a_field_is_shown_on_the_code(staff_client, monkeypatch):
+    def already_enrolled(**kwargs):
+        raise Conflict("Two-factor sign-in is already active for this account.")
+
+    staff_client.get("/users/mfa/enrol/")
+    monkeypatch.setattr(security, "mfa_enrolment_confirm", already_enrolled)
+    response = staff_client.post("/users/mfa/enrol/", {"code": "123456"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "code": ["Two-factor sign-in is already active for this account."]
+    }
 
 
 @pytest.mark.django_db

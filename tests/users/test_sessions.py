@@ -153,6 +153,18 @@ def test_password_change__wrong_old_password_is_refused(staff):
 
 
 @pytest.mark.django_db
+def test_password_change__console_shows_the_refusal_next_to_the_old_password(staff):
+    client = signed_in("staff1")
+    client.cookies["django_language"] = "en"
+    new = "river-lantern-copper-88"
+    response = client.post("/users/password/", {"old": "nope", "new": new, "confirm": new})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"old": ["The current password is not correct."]}
+    staff.refresh_from_db()
+    assert staff.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
 def test_password_change__console_changes_it_and_keeps_the_session(staff):
     client = signed_in("staff1")
     mark = audit_mark()
