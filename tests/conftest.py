@@ -10,10 +10,11 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from cpms.access import staff as access_staff
-from cpms.users import mfa, security
+from cpms.users import mfa
 from cpms.users import services as user_services
 from cpms.users.choices import Role
 from cpms.users.models import Branch, User
+from cpms.users.services import security
 
 PASSWORD = "correct-horse-battery-staple"
 

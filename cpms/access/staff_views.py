@@ -30,9 +30,10 @@ from cpms.access.staff_forms import (
 from cpms.core.console import form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.errors import PermissionDenied as CpmsPermissionDenied
-from cpms.users import security, services
+from cpms.users import services
 from cpms.users.models import User
 from cpms.users.reauth import require_recent_authentication
+from cpms.users.services import security
 
 PAGE_SIZE = 25
 MANAGE = "users.manage"

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from cpms.users import security
+from cpms.users.services import security
 from cpms.users.sessions import LAST_ACTIVITY, idle_seconds, now_ts
 
 PASSIVE_HEADER = "X-CPMS-Passive"

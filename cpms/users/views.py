@@ -23,7 +23,7 @@ from cpms.core.authz import require_staff, user_has_permission
 from cpms.core.console import form_errors
 from cpms.core.errors import CpmsError
 from cpms.core.middleware import client_ip
-from cpms.users import security, selectors, services, sessions
+from cpms.users import selectors, services, sessions
 from cpms.users.forms import (
     CodeForm,
     LoginForm,
@@ -33,7 +33,8 @@ from cpms.users.forms import (
 )
 from cpms.users.models import User
 from cpms.users.reauth import require_recent_authentication, safe_next
-from cpms.users.security import LoginOutcome
+from cpms.users.services import security
+from cpms.users.services.security import LoginOutcome
 
 
 def _generic_refusal() -> str:

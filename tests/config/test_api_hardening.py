@@ -233,7 +233,7 @@ def test_client_ip__forwarded_address_only_from_trusted_proxies(
 @pytest.mark.django_db
 def test_throttle__clients_behind_one_proxy_are_counted_apart(settings, make_user):
     """Failures of one client behind the proxy do not throttle another one behind it."""
-    from cpms.users import security
+    from cpms.users.services import security
 
     settings.CPMS_TRUSTED_PROXIES = ["10.0.0.5/32"]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,9 +12,10 @@ from cpms.access.staff import service_account_create
 from cpms.approvals.models import ApprovalRequest
 from cpms.audit.models import AuditEntry
 from cpms.ledger.models import Transfer
-from cpms.users import mfa, security
+from cpms.users import mfa
 from cpms.users.choices import Role
 from cpms.users.models import ApiToken
+from cpms.users.services import security
 from tests.conftest import PASSWORD
 
 HELD = 5_000_001  # above the default ledger.transfer approval threshold

@@ -16,9 +16,10 @@ from cpms.approvals.models import ApprovalRequest
 from cpms.audit.choices import AuditAction
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
-from cpms.users import security, services
+from cpms.users import services
 from cpms.users.choices import Role
 from cpms.users.models import User
+from cpms.users.services import security
 from tests.conftest import PASSWORD
 from tests.users.conftest import actions_since, audit_mark
 

@@ -10,9 +10,9 @@ from django.urls import reverse
 from cpms.access import staff as access_staff
 from cpms.audit.choices import AuditAction
 from cpms.audit.models import AuditEntry
-from cpms.users import security
 from cpms.users.choices import Role
 from cpms.users.models import User
+from cpms.users.services import security
 from cpms.users.sessions import mark_authenticated
 from tests.users.conftest import actions_since, audit_mark
 

@@ -11,9 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
-from cpms.users import security
 from cpms.users.models import AccountLock, LoginAttempt
-from cpms.users.security import LoginOutcome
+from cpms.users.services import security
+from cpms.users.services.security import LoginOutcome
 from tests.conftest import PASSWORD
 from tests.users.conftest import actions_since, audit_mark
 

@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import Conflict
-from cpms.users import mfa, security
+from cpms.users import mfa
 from cpms.users.choices import Role
 from cpms.users.models import AccountLock, RecoveryCode, TotpDevice
-from cpms.users.security import LoginOutcome
+from cpms.users.services import security
+from cpms.users.services.security import LoginOutcome
 from tests.conftest import PASSWORD
 from tests.users.conftest import actions_since, audit_mark
 

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import ValidationFailed
-from cpms.users import mfa, security
+from cpms.users import mfa
 from cpms.users.models import ApiToken
+from cpms.users.services import security
 from cpms.users.sessions import AUTH_AT
 from tests.conftest import PASSWORD
 from tests.users.conftest import actions_since, audit_mark, frozen

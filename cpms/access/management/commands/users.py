@@ -16,8 +16,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cpms.access import staff as access_staff
 from cpms.core.errors import CpmsError
-from cpms.users import security, services
+from cpms.users import services
 from cpms.users.models import Branch, User
+from cpms.users.services import security
 
 
 class Command(BaseCommand):

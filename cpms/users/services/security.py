@@ -24,9 +24,11 @@ from cpms.audit.models import AuditEntry
 from cpms.audit.services import audit_record
 from cpms.core.authz import require_permission
 from cpms.core.errors import Conflict, PermissionDenied, ValidationFailed
+from cpms.core.locks import lock_rows
 from cpms.users import mfa
 from cpms.users.choices import Role
 from cpms.users.models import AccountLock, LoginAttempt, RecoveryCode, TotpDevice, User
+from cpms.users.services import accounts
 
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -394,9 +396,9 @@ def account_unlock(*, actor: User | None, user: User, now: datetime | None = Non
     now = now or timezone.now()
     with transaction.atomic():
         locks = list(
-            AccountLock.objects.select_for_update()
-            .filter(user=user, lifted_at__isnull=True, locked_until__gt=now)
-            .order_by("pk")
+            lock_rows(
+                AccountLock.objects.filter(user=user, lifted_at__isnull=True, locked_until__gt=now)
+            ).values()
         )
         if not locks:
             raise Conflict(_("This account is not locked."), code="users.not_locked")
@@ -485,16 +487,14 @@ def password_reset(*, actor: User | None, user: User, reason: str = "") -> str:
     """An administrator gives `user` a new one-time password (returned, shown once) that they
     must replace at the next sign-in; their sessions end (the session hash changes). Not for
     oneself: people change their own password with the current one. `actor` None is the CLI."""
-    from cpms.users import services
-
     if actor is not None and actor.pk == user.pk:
         raise PermissionDenied(
             _("Change your own password on your account page."),
             code="users.self_administration",
         )
-    password = services.one_time_password()
+    password = accounts.one_time_password()
     with transaction.atomic():
-        locked = services.staff_administered(actor=actor, user=user)
+        locked = accounts.staff_administered(actor=actor, user=user)
         _refuse_second_key(actor=actor, user=locked, other=AuditAction.MFA_DISABLED)
         locked.set_password(password)
         locked.password_change_required = True
@@ -632,9 +632,7 @@ def mfa_reset(*, actor: User | None, user: User, reason: str = "") -> None:
             )
     with transaction.atomic():
         if actor is not None:
-            from cpms.users.services import staff_administered
-
-            staff_administered(actor=actor, user=user)  # in scope, else not found
+            accounts.staff_administered(actor=actor, user=user)  # in scope, else not found
         _lock_user(user.pk)
         _refuse_second_key(actor=actor, user=user, other=AuditAction.PASSWORD_RESET)
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
