@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.transitions import StateMachine
+
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -13,20 +15,21 @@ class ApprovalStatus(models.TextChoices):
 
 
 # The request state machine: a request leaves `pending` exactly once and never comes back.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    ApprovalStatus.PENDING: frozenset(
-        {
+REQUEST_STATES = StateMachine.from_targets(
+    "approval request",
+    {
+        ApprovalStatus.PENDING: (
             ApprovalStatus.EXECUTED,
             ApprovalStatus.REJECTED,
             ApprovalStatus.EXPIRED,
             ApprovalStatus.CANCELLED,
-        }
-    ),
-    ApprovalStatus.EXECUTED: frozenset(),
-    ApprovalStatus.REJECTED: frozenset(),
-    ApprovalStatus.EXPIRED: frozenset(),
-    ApprovalStatus.CANCELLED: frozenset(),
-}
+        ),
+        ApprovalStatus.EXECUTED: (),
+        ApprovalStatus.REJECTED: (),
+        ApprovalStatus.EXPIRED: (),
+        ApprovalStatus.CANCELLED: (),
+    },
+)
 
 
 class DecisionKind(models.TextChoices):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpms.approvals import listeners, registry
-from cpms.approvals.choices import TRANSITIONS, ApprovalStatus, DecisionKind
+from cpms.approvals.choices import REQUEST_STATES, ApprovalStatus, DecisionKind
 from cpms.approvals.errors import (
     AlreadyDecided,
     ExecutionFailed,
@@ -45,7 +45,9 @@ from cpms.audit.services import audit_record
 from cpms.core import context
 from cpms.core.authz import require_permission, user_has_permission
 from cpms.core.errors import CpmsError, NotFound, ValidationFailed
+from cpms.core.locks import lock_rows
 from cpms.core.permissions import BY_CODE
+from cpms.core.transitions import TransitionRefused
 
 logger = logging.getLogger(__name__)
 
@@ -347,9 +349,10 @@ _CLOSING = (ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED, ApprovalStatus.CANC
 def _move(
     request: ApprovalRequest, to: str, *, now: Any, result: Any = None, actor: Any = None
 ) -> None:
-    if to not in TRANSITIONS[request.status]:
-        raise NotPending()
-    request.status = to
+    try:
+        REQUEST_STATES.move(request, to)
+    except TransitionRefused:
+        raise NotPending() from None
     request.closed_at = now
     fields = ["status", "closed_at"]
     if result is not None:
@@ -517,9 +520,9 @@ def approval_expire_overdue(*, actor: Any = None) -> int:
     now = timezone.now()
     with transaction.atomic():
         overdue = list(
-            ApprovalRequest.objects.select_for_update()
-            .filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
-            .order_by("pk")
+            lock_rows(
+                ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
+            ).values()
         )
         for request in overdue:
             _expire(request, actor=actor, now=now)

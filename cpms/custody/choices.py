@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpms.core.transitions import StateMachine, Transition
+
 
 class CustodyCategory(models.TextChoices):
     CUSTOMER_MATERIAL = "customer_material", _("Customer-supplied material")
@@ -48,25 +50,29 @@ class CustodyEventKind(models.TextChoices):
 S = CustodyState
 E = CustodyEventKind
 
-# event -> (states it may happen in, state after; None = the state does not change).
+# event, the states it may happen in, the state after (None = the state does not change).
 # `receive` creates the item; every other event goes through this table and nothing else.
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    E.PUT_AWAY: (frozenset({S.RECEIVED}), S.IN_CUSTODY),
-    E.CHECK_OUT: (frozenset({S.IN_CUSTODY}), S.CHECKED_OUT),
-    E.CHECK_IN: (frozenset({S.CHECKED_OUT}), S.IN_CUSTODY),
-    E.RETURN: (frozenset({S.RECEIVED, S.IN_CUSTODY}), S.RETURNED),
-    E.DISPOSE: (frozenset({S.IN_CUSTODY}), S.DISPOSED),
-    E.MOVE: (frozenset({S.RECEIVED, S.IN_CUSTODY}), None),
-    E.MARK_LOST: (frozenset({S.RECEIVED, S.IN_CUSTODY, S.CHECKED_OUT}), S.LOST),
-    E.FOUND: (frozenset({S.LOST}), S.IN_CUSTODY),
-}
+ITEM_STATES = StateMachine(
+    "item in custody",
+    (
+        Transition(E.PUT_AWAY, frozenset({S.RECEIVED}), S.IN_CUSTODY),
+        Transition(E.CHECK_OUT, frozenset({S.IN_CUSTODY}), S.CHECKED_OUT),
+        Transition(E.CHECK_IN, frozenset({S.CHECKED_OUT}), S.IN_CUSTODY),
+        Transition(E.RETURN, frozenset({S.RECEIVED, S.IN_CUSTODY}), S.RETURNED),
+        Transition(E.DISPOSE, frozenset({S.IN_CUSTODY}), S.DISPOSED),
+        Transition(E.MOVE, frozenset({S.RECEIVED, S.IN_CUSTODY}), None),
+        Transition(E.MARK_LOST, frozenset({S.RECEIVED, S.IN_CUSTODY, S.CHECKED_OUT}), S.LOST),
+        Transition(E.FOUND, frozenset({S.LOST}), S.IN_CUSTODY),
+    ),
+    field="state",
+)
 TERMINAL_STATES = frozenset({S.RETURNED, S.DISPOSED})
 # states in which an item is expected on its shelf (stocktakes count these)
 ON_SHELF_STATES = frozenset({S.RECEIVED, S.IN_CUSTODY})
 
 
 def allowed_events(state: str) -> list[str]:
-    return [event for event, (sources, _to) in TRANSITIONS.items() if state in sources]
+    return ITEM_STATES.events(state)
 
 
 class PhotoStage(models.TextChoices):
@@ -95,6 +101,15 @@ class IncidentStatus(models.TextChoices):
 class StocktakeStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("stocktake status", "Open")
     CLOSED = "closed", pgettext_lazy("stocktake status", "Closed")
+
+
+# incidents and stocktakes are opened once and closed once
+INCIDENT_STATES = StateMachine.from_targets(
+    "custody incident", {IncidentStatus.OPEN: (IncidentStatus.CLOSED,), IncidentStatus.CLOSED: ()}
+)
+STOCKTAKE_STATES = StateMachine.from_targets(
+    "stocktake", {StocktakeStatus.OPEN: (StocktakeStatus.CLOSED,), StocktakeStatus.CLOSED: ()}
+)
 
 
 class CountResult(models.TextChoices):

@@ -4,6 +4,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpms.core.transitions import StateMachine
+
 
 class CustomerKind(models.TextChoices):
     INDIVIDUAL = "individual", _("Individual")
@@ -48,11 +50,14 @@ class CustomerStatus(models.TextChoices):
 
 
 # The status lifecycle: the only transitions allowed, one audit entry each. Closed is final.
-STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
-    CustomerStatus.ACTIVE: frozenset({CustomerStatus.DORMANT, CustomerStatus.CLOSED}),
-    CustomerStatus.DORMANT: frozenset({CustomerStatus.ACTIVE, CustomerStatus.CLOSED}),
-    CustomerStatus.CLOSED: frozenset(),
-}
+CUSTOMER_STATES = StateMachine.from_targets(
+    "customer",
+    {
+        CustomerStatus.ACTIVE: (CustomerStatus.DORMANT, CustomerStatus.CLOSED),
+        CustomerStatus.DORMANT: (CustomerStatus.ACTIVE, CustomerStatus.CLOSED),
+        CustomerStatus.CLOSED: (),
+    },
+)
 
 
 class ConsentPurpose(models.TextChoices):

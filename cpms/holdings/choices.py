@@ -4,6 +4,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpms.core.transitions import StateMachine
+
 
 class HoldingKind(models.TextChoices):
     ACCOUNT = "account", _("Cash / client-money account")
@@ -26,13 +28,26 @@ class HoldingStatus(models.TextChoices):
 
 # status -> statuses it may move to through holdings.services.holding_status_change; custody
 # items move only through the custody state machine (cpms/custody/), which sets RETURNED/DISPOSED.
-STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    HoldingStatus.ACTIVE: (HoldingStatus.SUSPENDED, HoldingStatus.CLOSED),
-    HoldingStatus.SUSPENDED: (HoldingStatus.ACTIVE, HoldingStatus.CLOSED),
-    HoldingStatus.CLOSED: (),
-    HoldingStatus.RETURNED: (),
-    HoldingStatus.DISPOSED: (),
-}
+HOLDING_STATES = StateMachine.from_targets(
+    "holding",
+    {
+        HoldingStatus.ACTIVE: (HoldingStatus.SUSPENDED, HoldingStatus.CLOSED),
+        HoldingStatus.SUSPENDED: (HoldingStatus.ACTIVE, HoldingStatus.CLOSED),
+        HoldingStatus.CLOSED: (),
+        HoldingStatus.RETURNED: (),
+        HoldingStatus.DISPOSED: (),
+    },
+)
+# the end of an item in custody, set by the custody state machine through
+# holdings.services.holding_custody_status_set (returned to the customer, or disposed of)
+CUSTODY_ITEM_END = StateMachine.from_targets(
+    "holding of an item in custody",
+    {
+        HoldingStatus.ACTIVE: (HoldingStatus.RETURNED, HoldingStatus.DISPOSED),
+        HoldingStatus.SUSPENDED: (HoldingStatus.RETURNED, HoldingStatus.DISPOSED),
+        HoldingStatus.CLOSED: (HoldingStatus.RETURNED, HoldingStatus.DISPOSED),
+    },
+)
 
 
 class AccountType(models.TextChoices):

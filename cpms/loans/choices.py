@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpms.core.transitions import StateMachine
+
 
 class PaidFrom(models.TextChoices):
     """Where disbursed money goes / where repaid money comes from."""
@@ -17,6 +19,12 @@ class PaidFrom(models.TextChoices):
 class LoanState(models.TextChoices):
     ACTIVE = "active", pgettext_lazy("loan state", "Active")
     REPAID = "repaid", pgettext_lazy("loan state", "Repaid")
+
+
+# a loan is repaid once, by the repayment that clears principal and interest
+LOAN_STATES = StateMachine.from_targets(
+    "loan", {LoanState.ACTIVE: (LoanState.REPAID,), LoanState.REPAID: ()}, field="state"
+)
 
 
 class Bucket(models.TextChoices):

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cpms.core.transitions import StateMachine
+
 
 class CandidateStatus(models.TextChoices):
     OPEN = "open", _("Open")
@@ -10,6 +12,26 @@ class CandidateStatus(models.TextChoices):
     MERGE_REQUESTED = "merge_requested", _("Merge requested")
     MERGED = "merged", _("Merged")
 
+
+# The review of a pair: dismissed or merged for good; a merge request whose approval was rejected
+# or expired may be requested again.
+CANDIDATE_STATES = StateMachine.from_targets(
+    "duplicate candidate",
+    {
+        CandidateStatus.OPEN: (
+            CandidateStatus.MERGE_REQUESTED,
+            CandidateStatus.MERGED,
+            CandidateStatus.DISMISSED,
+        ),
+        CandidateStatus.MERGE_REQUESTED: (
+            CandidateStatus.MERGE_REQUESTED,
+            CandidateStatus.MERGED,
+            CandidateStatus.DISMISSED,
+        ),
+        CandidateStatus.MERGED: (),
+        CandidateStatus.DISMISSED: (),
+    },
+)
 
 # Candidates a reviewer can still act on (dismiss or request a merge).
 ACTIONABLE = (CandidateStatus.OPEN, CandidateStatus.MERGE_REQUESTED)

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cpms.core.transitions import StateMachine
+
 
 class MatchHow(models.TextChoices):
     AUTO = "auto", pgettext_lazy("match kind", "Automatic")
@@ -29,6 +31,12 @@ class BalanceCheck(models.TextChoices):
 class BreakStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("break status", "Open")
     RESOLVED = "resolved", pgettext_lazy("break status", "Resolved")
+
+
+# a break is resolved once (by a match or by a person with a note) and stays resolved
+BREAK_STATES = StateMachine.from_targets(
+    "reconciliation break", {BreakStatus.OPEN: (BreakStatus.RESOLVED,), BreakStatus.RESOLVED: ()}
+)
 
 
 # ageing buckets of the daily report: (label, lowest age in days, highest age or None)

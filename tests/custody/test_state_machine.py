@@ -12,11 +12,14 @@ from django.utils import timezone
 from cpms.approvals.services import approval_approve
 from cpms.audit.models import AuditEntry
 from cpms.custody import services
-from cpms.custody.choices import TRANSITIONS, CustodyEventKind, CustodyState
+from cpms.custody.choices import ITEM_STATES, CustodyEventKind, CustodyState
 from cpms.custody.errors import TransitionRefused
 from cpms.custody.models import CustodyEvent, CustodyItem
 from cpms.holdings.models import Holding
 
+TRANSITIONS = {
+    event: (step.sources, step.target) for event, step in ITEM_STATES.transitions.items()
+}
 E = CustodyEventKind
 
 

@@ -1,5 +1,5 @@
 """Every write of the custody lifecycle. Each function checks `custody.operate`, locks the item
-(through scope: out-of-scope items answer 404), checks the step against `choices.TRANSITIONS`,
+(through scope: out-of-scope items answer 404), checks the step against `choices.ITEM_STATES`,
 writes an append-only `CustodyEvent` and its audit entry, all in one transaction. Terminal
 states also set the holding's status (audited as `holding.status_changed`) through the
 holdings services, which alone write `Holding`. Disposal goes through maker-checker

@@ -16,8 +16,8 @@ from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
 from cpms.custody.choices import (
+    ITEM_STATES,
     LOSS_KINDS,
-    TRANSITIONS,
     CustodyEventKind,
     CustodyState,
 )
@@ -69,14 +69,13 @@ def _locked_item(actor: Any, item: CustodyItem | int) -> CustodyItem:
 
 def _check_step(item: CustodyItem, event: str) -> str:
     """The state after `event`, or TransitionRefused (nothing changes)."""
-    sources, target = TRANSITIONS[event]
-    if item.state not in sources:
+    if not ITEM_STATES.allows(item.state, event):
         raise TransitionRefused(
             _("“%(step)s” is not allowed while the item is “%(state)s”.")
             % {"step": CustodyEventKind(event).label, "state": CustodyState(item.state).label},
             fields={"state": item.state, "event": event},
         )
-    return target or item.state
+    return ITEM_STATES.step(item.state, event)
 
 
 def _record_event(
@@ -112,7 +111,7 @@ def _step(
     if apply is not None:
         apply(locked)
     if target != locked.state:
-        locked.state = target
+        ITEM_STATES.move(locked, event)
         locked.state_changed_at = now
     locked.save()
     _record_event(locked, actor=actor, event=event, from_state=from_state, now=now, details=details)
@@ -182,8 +181,7 @@ def _open_incident(
     found missing at a stocktake). A loss marks the item lost first."""
     if kind in LOSS_KINDS:
         _check_step(item, CustodyEventKind.MARK_LOST)
-        from_state = item.state
-        item.state = CustodyState.LOST
+        from_state = ITEM_STATES.move(item, CustodyEventKind.MARK_LOST)
         item.state_changed_at = now
         item.save(update_fields=["state", "state_changed_at"])
         _record_event(

@@ -14,7 +14,7 @@ from cpms.access.checks import require_permission
 from cpms.access.scopes import get_for_user, scoped
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.custody.choices import CustodyState, IncidentKind, IncidentStatus
+from cpms.custody.choices import INCIDENT_STATES, CustodyState, IncidentKind, IncidentStatus
 from cpms.custody.errors import (
     AlreadyNotified,
     IncidentClosed,
@@ -188,7 +188,7 @@ def incident_response_record(
     now = now or timezone.now()
     with transaction.atomic():
         row = _locked_incident(actor, incident)
-        if row.status == IncidentStatus.CLOSED:
+        if not INCIDENT_STATES.allows(row.status, IncidentStatus.CLOSED):
             raise IncidentClosed()
         before = {"response": row.customer_response}
         row.customer_response = response
@@ -214,11 +214,11 @@ def incident_close(*, actor: Any, incident: Any, resolution: str, now: Any = Non
     now = now or timezone.now()
     with transaction.atomic():
         row = _locked_incident(actor, incident)
-        if row.status == IncidentStatus.CLOSED:
+        if not INCIDENT_STATES.allows(row.status, IncidentStatus.CLOSED):
             raise IncidentClosed()
         if row.notified_at is None:
             raise IncidentNotNotified()
-        row.status = IncidentStatus.CLOSED
+        INCIDENT_STATES.move(row, IncidentStatus.CLOSED)
         row.resolution = resolution
         row.closed_at = now
         row.closed_by = actor

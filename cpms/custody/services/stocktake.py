@@ -16,6 +16,7 @@ from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
 from cpms.custody.choices import (
     ON_SHELF_STATES,
+    STOCKTAKE_STATES,
     CountResult,
     CustodyState,
     IncidentKind,
@@ -152,7 +153,7 @@ def stocktake_close(*, actor: Any, stocktake: Any, now: Any = None) -> Stocktake
         if pending:
             raise StocktakeIncomplete(fields={"pending": pending})
         incidents = _missing_incidents(actor, row, now=now)
-        row.status = StocktakeStatus.CLOSED
+        STOCKTAKE_STATES.move(row, StocktakeStatus.CLOSED)
         row.closed_at = now
         row.closed_by = actor
         row.save(update_fields=["status", "closed_at", "closed_by"])

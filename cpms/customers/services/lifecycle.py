@@ -1,4 +1,4 @@
-"""The customer status lifecycle (active, dormant, closed, … along `choices.STATUS_TRANSITIONS`)."""
+"""The customer status lifecycle (active, dormant, closed, … along `choices.CUSTOMER_STATES`)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
-from cpms.customers.choices import STATUS_TRANSITIONS, CustomerStatus
+from cpms.customers.choices import CUSTOMER_STATES, CustomerStatus
 from cpms.customers.errors import StatusTransitionRefused
 from cpms.customers.models import MANAGE_PERMISSION, Customer
 from cpms.customers.services._common import OBJECT_TYPE, _locked
 
 
 def customer_status_change(*, actor: Any, customer: Customer, status: str, reason: str) -> Customer:
-    """Move a customer along the status lifecycle (choices.STATUS_TRANSITIONS)."""
+    """Move a customer along the status lifecycle (choices.CUSTOMER_STATES)."""
     require_permission(actor, MANAGE_PERMISSION)
     reason = (reason or "").strip()
     if status not in CustomerStatus.values:
@@ -28,7 +28,7 @@ def customer_status_change(*, actor: Any, customer: Customer, status: str, reaso
         raise ValidationFailed(fields={"reason": _("Give a reason for the status change.")})
     with transaction.atomic():
         customer = _locked(actor, customer.pk)
-        if status not in STATUS_TRANSITIONS[customer.status]:
+        if not CUSTOMER_STATES.allows(customer.status, status):
             raise StatusTransitionRefused(
                 _("A customer cannot go from %(old)s to %(new)s.")
                 % {
@@ -39,7 +39,7 @@ def customer_status_change(*, actor: Any, customer: Customer, status: str, reaso
             )
         before = customer.status
         now = timezone.now()
-        customer.status = status
+        CUSTOMER_STATES.move(customer, status)
         customer.status_changed_at = now
         customer.updated_at = now
         customer.save(update_fields=["status", "status_changed_at", "updated_at"])

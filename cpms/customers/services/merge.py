@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.customers.choices import CustomerKind, CustomerStatus, KycStatus
+from cpms.customers.choices import CUSTOMER_STATES, CustomerKind, CustomerStatus, KycStatus
 from cpms.customers.errors import MergeClash
 from cpms.customers.models import Consent, Customer
 from cpms.customers.services._common import OBJECT_TYPE, _plain
@@ -388,8 +388,7 @@ def _merged_close(
     *, actor: Any, survivor: Customer, merged: Customer, reason: str, now: datetime.datetime
 ) -> None:
     """Close the merged customer; its status entry names the survivor (`merged_into`)."""
-    previous = merged.status
-    merged.status = CustomerStatus.CLOSED
+    previous = CUSTOMER_STATES.move(merged, CustomerStatus.CLOSED)
     merged.status_changed_at = now
     merged.updated_at = now
     merged.save(update_fields=["status", "status_changed_at", "updated_at"])

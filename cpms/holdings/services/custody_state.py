@@ -11,7 +11,7 @@ from typing import Any
 from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.holdings.choices import HoldingKind, HoldingStatus
+from cpms.holdings.choices import CUSTODY_ITEM_END, HoldingKind, HoldingStatus
 from cpms.holdings.errors import HoldingStatusRefused, WrongKind
 from cpms.holdings.models import MANAGE_PERMISSION, Holding
 from cpms.holdings.services._common import OBJECT_TYPE
@@ -59,13 +59,11 @@ def holding_custody_status_set(
     follows, audited as `holding.status_changed` like any other status change."""
     require_permission(actor, permission)
     _custody_item(holding)
-    if status not in CUSTODY_END_STATUSES:
+    if status not in CUSTODY_END_STATUSES or not CUSTODY_ITEM_END.allows(holding.status, status):
         raise HoldingStatusRefused(fields={"status": status})
-    before = holding.status
-    Holding.objects.filter(pk=holding.pk).update(
-        status=status, status_changed_at=now, updated_at=now
-    )
-    holding.status = status
+    before = CUSTODY_ITEM_END.move(holding, status)
+    holding.status_changed_at = holding.updated_at = now
+    holding.save(update_fields=["status", "status_changed_at", "updated_at"])
     audit_record(
         actor=actor,
         action=AuditAction.HOLDING_STATUS_CHANGED,

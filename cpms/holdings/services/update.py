@@ -1,5 +1,5 @@
 """Changing registered property: its description, location, custodian and details, and its
-status along choices.STATUS_TRANSITIONS. Items in custody change only their description here;
+status along choices.HOLDING_STATES. Items in custody change only their description here;
 the rest of their lifecycle belongs to cpms/custody/ (through services/custody_state.py)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
-from cpms.holdings.choices import STATUS_TRANSITIONS, HoldingKind
+from cpms.holdings.choices import HOLDING_STATES, HoldingKind
 from cpms.holdings.errors import CustodyOwned, HoldingStatusRefused
 from cpms.holdings.models import MANAGE_PERMISSION, AccountDetail, Holding
 from cpms.holdings.services._common import (
@@ -180,25 +180,25 @@ def holding_update(*, actor: Any, holding: Holding, data: Mapping[str, Any] | An
 def holding_status_change(
     *, actor: Any, holding: Holding, status: str, reason: str = ""
 ) -> Holding:
-    """Move a holding along choices.STATUS_TRANSITIONS. Items in custody are refused: their
+    """Move a holding along choices.HOLDING_STATES. Items in custody are refused: their
     lifecycle belongs to cpms/custody/."""
     require_permission(actor, MANAGE_PERMISSION)
     with transaction.atomic():
         locked = _locked(actor, holding)
         if locked.kind == HoldingKind.CUSTODY_ITEM:
             raise CustodyOwned()
-        if status not in STATUS_TRANSITIONS.get(locked.status, ()):
+        if not HOLDING_STATES.allows(locked.status, status):
             raise HoldingStatusRefused(
                 fields={
                     "status": _("From %(current)s the status can move to: %(allowed)s.")
                     % {
                         "current": locked.status,
-                        "allowed": ", ".join(STATUS_TRANSITIONS.get(locked.status, ())) or "—",
+                        "allowed": ", ".join(HOLDING_STATES.targets(locked.status)) or "—",
                     }
                 }
             )
         before = locked.status
-        locked.status = status
+        HOLDING_STATES.move(locked, status)
         locked.status_changed_at = locked.updated_at = timezone.now()
         locked.save(update_fields=["status", "status_changed_at", "updated_at"])
         audit_record(

@@ -23,7 +23,7 @@ from cpms.ledger.choices import AccountPurpose
 from cpms.ledger.errors import IdempotencyConflict
 from cpms.ledger.models import Account, Transfer
 from cpms.loans import position as positions
-from cpms.loans.choices import LoanState, PaidFrom
+from cpms.loans.choices import LOAN_STATES, LoanState, PaidFrom
 from cpms.loans.errors import Backdated, InvalidLoan, LoanClosed, Overpayment
 from cpms.loans.models import (
     POST_PERMISSION,
@@ -302,7 +302,7 @@ def _servicing_repaid(
     servicing.last_event_on = value_date
     fields = ["interest_paid_minor", "principal_paid_minor", "last_event_on"]
     if servicing.principal_outstanding_minor == 0 and servicing.interest_unpaid_minor == 0:
-        servicing.state = LoanState.REPAID
+        LOAN_STATES.move(servicing, LoanState.REPAID)
         servicing.closed_on = value_date
         fields += ["state", "closed_on"]
     servicing.save(update_fields=fields)

@@ -18,10 +18,11 @@ from cpms.approvals.services import approval_submit
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import NotFound
+from cpms.core.locks import lock_rows
 from cpms.customers.choices import CustomerStatus
 from cpms.customers.models import Customer
 from cpms.customers.services import customer_merge_apply
-from cpms.quality.choices import CandidateStatus
+from cpms.quality.choices import CANDIDATE_STATES, CandidateStatus
 from cpms.quality.errors import CandidateClosed, MergeRefused, SurvivorInvalid
 from cpms.quality.models import CustomerMerge, DuplicateCandidate
 from cpms.quality.services._common import (
@@ -84,7 +85,7 @@ def customers_merge_request(
             )
             return MergeOutcome(candidate=candidate, merge=merge)
         before = candidate.status
-        candidate.status = CandidateStatus.MERGE_REQUESTED
+        CANDIDATE_STATES.move(candidate, CandidateStatus.MERGE_REQUESTED)
         candidate.survivor = survivor
         candidate.approval_request = submission.request
         candidate.save(update_fields=["status", "survivor", "approval_request"])
@@ -107,12 +108,7 @@ def customers_merge_request(
 
 def _customers(survivor_id: int, merged_id: int) -> tuple[Customer, Customer]:
     """Both customers, locked in primary-key order; refused when either is closed."""
-    rows = {
-        row.pk: row
-        for row in Customer.objects.select_for_update()
-        .filter(pk__in=[survivor_id, merged_id])
-        .order_by("pk")
-    }
+    rows = lock_rows(Customer, [survivor_id, merged_id])
     if len(rows) != 2:
         raise NotFound()
     survivor, merged = rows[survivor_id], rows[merged_id]
@@ -185,7 +181,7 @@ def _merge(
         leave_apps=(CustomerMerge._meta.app_label,),  # this app's own bookkeeping stays
     )
     if candidate is not None:
-        candidate.status = CandidateStatus.MERGED
+        CANDIDATE_STATES.move(candidate, CandidateStatus.MERGED)
         candidate.survivor = survivor
         candidate.decided_at = now
         candidate.decided_by = approved_by or actor
@@ -245,7 +241,7 @@ def _dismiss_superseded(
         "survivor": survivor.customer_number,
     }
     for candidate in others:
-        candidate.status = CandidateStatus.DISMISSED
+        CANDIDATE_STATES.move(candidate, CandidateStatus.DISMISSED)
         candidate.decided_at = now
         candidate.decided_by = actor
         candidate.decision_reason = text

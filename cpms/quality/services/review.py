@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from cpms.access.checks import require_permission
+from cpms.approvals.choices import ApprovalStatus
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
-from cpms.quality.choices import ACTIONABLE, CandidateStatus
+from cpms.quality.choices import ACTIONABLE, CANDIDATE_STATES, CandidateStatus
 from cpms.quality.errors import CandidateClosed, MergePending
 from cpms.quality.models import DuplicateCandidate
 from cpms.quality.services._common import (
@@ -26,7 +27,7 @@ def _still_pending(candidate: DuplicateCandidate) -> bool:
     return (
         candidate.status == CandidateStatus.MERGE_REQUESTED
         and request is not None
-        and request.status == "pending"
+        and request.status == ApprovalStatus.PENDING
     )
 
 
@@ -49,7 +50,7 @@ def candidate_dismiss(
         candidate = _locked_candidate(actor, candidate.pk)
         _actionable(candidate)
         before = candidate.status
-        candidate.status = CandidateStatus.DISMISSED
+        CANDIDATE_STATES.move(candidate, CandidateStatus.DISMISSED)
         candidate.decided_at = timezone.now()
         candidate.decided_by = actor
         candidate.decision_reason = text

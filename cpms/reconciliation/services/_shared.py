@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from cpms.access.checks import require_permission
 from cpms.ledger.models import Account, Transfer
 from cpms.reconciliation import selectors
-from cpms.reconciliation.choices import BreakKind, BreakStatus
+from cpms.reconciliation.choices import BREAK_STATES, BreakKind, BreakStatus
 from cpms.reconciliation.models import (
     RECONCILE_PERMISSION,
     BankStatement,
@@ -60,8 +60,9 @@ def _close_breaks(
         Break.objects.filter(condition, status=BreakStatus.OPEN).values_list("pk", flat=True)
     )
     if breaks:
-        Break.objects.filter(pk__in=breaks).update(
-            status=BreakStatus.RESOLVED,
+        BREAK_STATES.move_rows(
+            Break.objects.filter(pk__in=breaks),
+            BreakStatus.RESOLVED,
             resolution=_("Matched."),
             resolved_at=timezone.now(),
             resolved_by=_user(actor),

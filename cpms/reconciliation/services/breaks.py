@@ -16,7 +16,7 @@ from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
 from cpms.core.locks import lock_row
 from cpms.reconciliation import selectors
-from cpms.reconciliation.choices import BreakStatus
+from cpms.reconciliation.choices import BREAK_STATES, BreakStatus
 from cpms.reconciliation.errors import BreakClosed
 from cpms.reconciliation.models import RECONCILE_PERMISSION, Break
 from cpms.reconciliation.services._shared import BREAK_OBJECT, _int, _require, _user
@@ -76,10 +76,10 @@ def break_resolve(*, actor: Any, break_id: Any, note: str) -> Break:
         raise ValidationFailed(fields={"note": _("Say how the break was resolved.")})
     with transaction.atomic():
         item = _locked_break(actor, break_id)
-        if item.status != BreakStatus.OPEN:
+        if not BREAK_STATES.allows(item.status, BreakStatus.RESOLVED):
             raise BreakClosed()
         before = _break_snapshot(item)
-        item.status = BreakStatus.RESOLVED
+        BREAK_STATES.move(item, BreakStatus.RESOLVED)
         item.resolution = note[:4000]
         item.resolved_at = timezone.now()
         item.resolved_by = _user(actor)
