@@ -17,7 +17,6 @@ when a registration of the same document committed meanwhile."""
 from __future__ import annotations
 
 import datetime
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,11 +27,13 @@ from django.utils import timezone
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core import crypto
+from cpms.core.bulk import EXECUTE_CHUNK, insert_rows, update_rows
 from cpms.customers.choices import CustomerStatus
 from cpms.customers.errors import DuplicateIdentity
 from cpms.customers.models import Customer, IdentityClaim
 from cpms.customers.services import identity_claim, identity_key
 from cpms.privacy import keys as privacy_keys
+from cpms.privacy import services as privacy_services
 from cpms.privacy.errors import SubjectErased
 from cpms.privacy.models import DataKey
 
@@ -83,9 +84,6 @@ _CIPHER_COLUMNS = {
     name: Customer._meta.get_field(spec.ciphertext).column
     for name, spec in Customer.pii.fields.items()
 }
-# Field types whose Python value needs the field's database preparation before a raw INSERT.
-_CONVERTED_TYPES = {"DateField", "DateTimeField", "JSONField", "DecimalField", "UUIDField"}
-_EXECUTE_CHUNK = 500
 
 
 class BulkKeys(Protocol):
@@ -158,7 +156,7 @@ def customers_bulk_create(
         )
         _encrypt(keys, customer, row.pii, ciphers.get(pk))
         customers.append(customer)
-    _insert_rows(Customer, customers)
+    insert_rows(Customer, customers)
     _identities_claim(customers)
     for customer, row in zip(customers, rows, strict=True):
         after = _snapshot(keys, customer, row.pii)
@@ -196,7 +194,7 @@ def customers_bulk_update(
     ciphers = _update_ciphers(rows)
     fields: set[str] = {"updated_at"}
     entries = [_change_apply(keys, row, ciphers, fields, now=now) for row in rows]
-    _update_rows(Customer, [row.customer for row in rows], sorted(fields))
+    update_rows(Customer, [row.customer for row in rows], sorted(fields))
     for row in rows:
         if _DOCUMENT & set(row.changed):
             identity_claim(row.customer, actor=actor)  # a changed document takes its claim
@@ -227,7 +225,7 @@ def _identities_claim(customers: list[Customer]) -> None:
             claims.append(IdentityClaim(key=key, customer=customer))
     try:
         with transaction.atomic():
-            IdentityClaim.objects.bulk_create(claims, batch_size=_EXECUTE_CHUNK)
+            IdentityClaim.objects.bulk_create(claims, batch_size=EXECUTE_CHUNK)
     except IntegrityError:
         raise DuplicateIdentity() from None
 
@@ -320,36 +318,6 @@ def _update_audit(
 # --- personal data --------------------------------------------------------------------------
 
 
-def _data_keys_create(pks: list[int]) -> dict[int, crypto.FieldCipher]:
-    """One data key per new customer (what `privacy.services.data_key_ensure` makes), in one
-    INSERT. Their creation is recorded in each customer's `customer.created` entry.
-
-    NOTE: `DataKey` belongs to cpms.privacy; this raw insert is the one write here of another
-    app's model, kept until privacy offers a bulk service (`data_keys_bulk_create`)."""
-    ciphers: dict[int, crypto.FieldCipher] = {}
-    rows = []
-    now = timezone.now()
-    for pk in pks:
-        key_id = secrets.token_hex(8)
-        key = crypto.new_key()
-        wrapped, master_id = privacy_keys.wrap(
-            subject_type=OBJECT_TYPE, subject_id=str(pk), key_id=key_id, key=key
-        )
-        rows.append(
-            DataKey(
-                subject_type=OBJECT_TYPE,
-                subject_id=str(pk),
-                key_id=key_id,
-                wrapped_key=wrapped,
-                master_key_id=master_id,
-                created_at=now,
-            )
-        )
-        ciphers[pk] = crypto.FieldCipher(key_id, key)
-    _insert_rows(DataKey, rows)
-    return ciphers
-
-
 def _existing_ciphers(pks: list[int]) -> dict[int, crypto.FieldCipher]:
     """The ciphers of the customers' data keys that exist and are not destroyed."""
     ciphers: dict[int, crypto.FieldCipher] = {}
@@ -438,62 +406,10 @@ def _allocate_ids(count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-def _prepared(fields: list[Any], objects: list[Any], *, with_pk: bool) -> list[list[Any]]:
-    """The parameter rows of a prepared statement: each field's value, through the field's own
-    database preparation where the type needs one (and the primary key last for an UPDATE)."""
-    plan = [
-        (each.attname, each if each.get_internal_type() in _CONVERTED_TYPES else None)
-        for each in fields
-    ]
-    rows = []
-    for instance in objects:
-        row = []
-        for attname, model_field in plan:
-            value = getattr(instance, attname)
-            if model_field is not None:
-                value = model_field.get_db_prep_save(value, connection)
-            row.append(value)
-        if with_pk:
-            row.append(instance.pk)
-        rows.append(row)
-    return rows
-
-
-def _execute_many(sql: str, rows: list[list[Any]]) -> None:
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _EXECUTE_CHUNK):
-            cursor.executemany(sql, rows[start : start + _EXECUTE_CHUNK])
-
-
-def _insert_rows(model: Any, objects: list[Any]) -> None:
-    """INSERT model instances (primary keys already set) with one prepared statement per
-    batch: what bulk_create writes, without its per-value SQL compilation (the import's
-    hottest path). Values go through each field's own database preparation."""
-    if not objects:
-        return
-    fields = [
-        each
-        for each in model._meta.concrete_fields
-        if not (each.primary_key and getattr(objects[0], each.attname) is None)
-    ]
-    columns = ", ".join(connection.ops.quote_name(each.column) for each in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    table = connection.ops.quote_name(model._meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model)
-    _execute_many(sql, _prepared(fields, objects, with_pk=False))
-    for instance in objects:
-        instance._state.adding = False
-        instance._state.db = connection.alias
-
-
-def _update_rows(model: Any, objects: list[Any], names: list[str]) -> None:
-    """UPDATE the given fields of model instances with one prepared statement executed for
-    every row (Django's bulk_update builds one CASE per field and row, which is much slower)."""
-    if not objects:
-        return
-    fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    table = quote(model._meta.db_table)
-    sql = f"UPDATE {table} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
-    _execute_many(sql, _prepared(fields, objects, with_pk=True))
+def _data_keys_create(pks: list[int]) -> dict[int, crypto.FieldCipher]:
+    """One data key per new customer, made by privacy in one INSERT; their creation is recorded
+    in each customer's `customer.created` entry."""
+    made = privacy_services.data_keys_bulk_create(
+        subject_type=OBJECT_TYPE, subject_ids=[str(pk) for pk in pks]
+    )
+    return {int(subject_id): cipher for subject_id, cipher in made.items()}

@@ -21,6 +21,7 @@ from cpms.access.checks import user_has_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core import crypto
+from cpms.core.bulk import insert_rows
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
 from cpms.privacy import keys, selectors
 from cpms.privacy.errors import (
@@ -101,6 +102,36 @@ def data_key_ensure(*, actor: Any, subject_type: str, subject_id: str) -> DataKe
         if existing.is_destroyed:
             raise SubjectErased()
         return existing
+
+
+def data_keys_bulk_create(
+    *, subject_type: str, subject_ids: list[str]
+) -> dict[str, crypto.FieldCipher]:
+    """One new data key for each subject (what `data_key_ensure` makes), in one INSERT: the bulk
+    path of imports. Inside the caller's transaction; each subject's creation entry records it
+    (the caller's audit entry, as for `data_key_ensure` called from a registration)."""
+    ciphers: dict[str, crypto.FieldCipher] = {}
+    rows = []
+    now = timezone.now()
+    for subject_id in subject_ids:
+        key_id = secrets.token_hex(8)
+        key = crypto.new_key()
+        wrapped, master_id = keys.wrap(
+            subject_type=subject_type, subject_id=subject_id, key_id=key_id, key=key
+        )
+        rows.append(
+            DataKey(
+                subject_type=subject_type,
+                subject_id=subject_id,
+                key_id=key_id,
+                wrapped_key=wrapped,
+                master_key_id=master_id,
+                created_at=now,
+            )
+        )
+        ciphers[subject_id] = crypto.FieldCipher(key_id, key)
+    insert_rows(DataKey, rows)
+    return ciphers
 
 
 def blind_index_root(*, actor: Any = None) -> bytes:
