@@ -50,6 +50,8 @@ def form_errors(
     field: str | None = None,
     nested: Mapping[str, Any] | None = None,
     named: bool = False,
+    unknown: str = "form",
+    summary: str | None = None,
 ) -> None:
     """Put a service refusal on a console form, so every console view shows refusals alike.
 
@@ -57,17 +59,27 @@ def form_errors(
     form calls it differently (an alias of `tiers` also covers `tiers.0.code`; `None` means
     "no field": a form error), onto a `nested` form when its prefix names one (`details.number`
     onto the "number" field of `nested["details"]`; `None` forms are skipped), else onto the
-    form itself; a field the form lacks becomes a form error. With `named`, a message that is
+    form itself (a form with a `field_for_error(name)` method maps names it knows, e.g. custom
+    fields); a field the form lacks becomes a form error. With `named`, a message that is
     not shown next to a field of exactly the service's name reads "name: message", so the person
     knows which part of the input it is about. A refusal naming no field shows `fallback`
-    (default: the error's message) on `field` (default: the form as a whole)."""
+    (default: the error's message) on `field` (default: the form as a whole). With
+    `unknown="skip"`, details the form has no field for (row numbers, structured values) are
+    left to `summary` — one form error always shown (e.g. `error_text(exc)`, which names them) —
+    or, without a summary, to `fallback` when nothing was placed."""
     aliases = aliases or {}
     forms = {prefix: sub for prefix, sub in (nested or {}).items() if sub is not None}
+    placed = 0
     for name, message in exc.fields.items():
         target, place, shown_as = _error_place(form, name, aliases, forms)
+        if unknown == "skip" and (place is None or not isinstance(message, str)):
+            continue
         text = f"{name}: {message}" if named and shown_as != name else str(message)
         target.add_error(place, text)
-    if not exc.fields:
+        placed += 1
+    if summary is not None:
+        form.add_error(None, summary)
+    elif not placed:
         form.add_error(field, fallback if fallback is not None else exc.message)
 
 
@@ -93,6 +105,8 @@ def _error_place(
             if leaf is not None and leaf in sub.fields:
                 return sub, leaf, f"{prefix}.{leaf}"
     target = _alias(name, aliases)
+    if target is not None and target not in form.fields and hasattr(form, "field_for_error"):
+        target = form.field_for_error(target)  # a form that names its own inputs (custom fields)
     if target is not None and target in form.fields:
         return form, target, target
     return form, None, None

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import error_text
+from cpms.core.console import error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.pagination import keyset_page
 from cpms.customers import selectors, services
@@ -147,17 +147,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/detail.html", context)
 
 
-def _apply_errors(form: Any, exc: CpmsError) -> None:
-    for name, message in exc.fields.items():
-        if hasattr(form, "field_for_error"):
-            target = form.field_for_error(name)
-        else:
-            target = name if name in form.fields else None
-        form.add_error(target, str(message))
-    if not exc.fields:
-        form.add_error(None, exc.message)
-
-
 def _form_options(request: HttpRequest, customer: Customer | None = None) -> dict[str, Any]:
     options: dict[str, Any] = {
         "user": request.user,
@@ -198,7 +187,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         except CpmsError as exc:
             if "duplicate_reason" in exc.fields:
                 form.possible_duplicate = True
-            _apply_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Customer registered."))
             for warning in customer.data_warnings:
@@ -255,7 +244,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("identity_number", exc.message)
             duplicate = {"existing": exc.existing}
         except CpmsError as exc:
-            _apply_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Customer updated."))
             return redirect("customers:detail", pk=customer.pk)
@@ -378,7 +367,7 @@ def custom_field_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user, data=form.data_for_service()
             )
         except CpmsError as exc:
-            _apply_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(
                 request, _("Custom field “%(label)s” defined.") % {"label": definition.label}
@@ -421,7 +410,7 @@ def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, definition=definition, data=form.data_for_service()
             )
         except CpmsError as exc:
-            _apply_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Custom field updated."))
             return redirect("customers:fields")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from cpms.access.checks import user_has_permission
 from cpms.access.console import require_staff
-from cpms.core.console import console_page, error_text
+from cpms.core.console import console_page, error_text, form_errors
 from cpms.core.errors import CpmsError, NotFound
 from cpms.core.money import format_minor
 from cpms.reconciliation import selectors, services
@@ -127,10 +127,7 @@ def statement_upload(request: HttpRequest) -> HttpResponse:
                 account=form.cleaned_data["account"] or None,
             )
         except CpmsError as exc:
-            for name, message in exc.fields.items():
-                if name in form.fields and isinstance(message, str):
-                    form.add_error(name, message)
-            form.add_error(None, error_text(exc))
+            form_errors(form, exc, unknown="skip", summary=error_text(exc))
         else:
             _import_messages(request, result)
             return redirect("reconciliation:detail", result.statements[0].pk)
@@ -476,14 +473,9 @@ def profile_create(request: HttpRequest) -> HttpResponse:
         try:
             services.profile_save(actor=request.user, data=form.profile_data())
         except CpmsError as exc:
-            placed = False
-            for name, message in exc.fields.items():
-                field = str(name).split(".")[0]
-                if field in form.fields and isinstance(message, str):
-                    form.add_error(field, message)
-                    placed = True
-            if not placed:
-                form.add_error(None, error_text(exc))
+            # "columns.amount" belongs next to "columns": an alias covers the dotted parts
+            aliases = {name: name for name in form.fields}
+            form_errors(form, exc, aliases=aliases, unknown="skip", fallback=error_text(exc))
         else:
             messages.success(request, _("Profile saved."))
             return redirect("reconciliation:profiles")
