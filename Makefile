@@ -43,7 +43,7 @@ run: $(VENV)/.installed
 	$(CPMS) serve --show-demo-logins
 
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=25 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -32,7 +32,7 @@ from cpms.holdings.models import (
     MembershipDetail,
     PortfolioPosition,
 )
-from cpms.holdings.money import to_minor
+from cpms.core.money import to_minor
 from cpms.privacy.protected import blind_root_or_none, field_of, index_of, pii_masked
 
 OBJECT_TYPE = "holdings.holding"

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cpms.core.forms import MoneyField
-from cpms.retail.money import format_minor, parse_major
+from cpms.core.money import format_minor, parse_major
 
 
 class RedeemForm(forms.Form):
@@ -111,7 +111,7 @@ class RuleForm(forms.Form):
                     _("Line %(n)d: write code | name | spend from | multiplier.") % {"n": number}
                 )
             try:
-                threshold = parse_major(parts[2], self.currency)
+                threshold = parse_major(parts[2], self.currency, allow_zero=True)
             except ValueError:
                 raise forms.ValidationError(
                     _("Line %(n)d: the spend threshold is not an amount.") % {"n": number}

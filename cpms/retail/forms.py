@@ -12,7 +12,7 @@ from cpms.core.forms import PickerField
 from cpms.customers.selectors import customer_list
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
 from cpms.retail.models import MANAGE_PERMISSION
-from cpms.retail.money import parse_major
+from cpms.core.money import parse_major
 
 LINE_ROWS = 5
 
@@ -22,7 +22,7 @@ def _minor(form: forms.Form, name: str, currency: str) -> int | None:
     if not text:
         return None
     try:
-        return parse_major(text, currency)
+        return parse_major(text, currency, allow_zero=True)  # a free line is a price
     except ValueError:
         form.add_error(name, _("Give an amount such as 12.50."))
         return None

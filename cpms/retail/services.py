@@ -35,7 +35,7 @@ from cpms.retail.models import (
     PurchaseReturn,
     PurchaseReturnLine,
 )
-from cpms.retail.money import CURRENCY, format_minor
+from cpms.core.money import CURRENCY, format_minor
 from cpms.retail.schemas import PurchaseData, ReturnData
 
 OBJECT_TYPE = "retail.purchase"

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from cpms.holdings.money import minor_exponent, to_major
+from cpms.core.money import minor_exponent, to_major
 
 register = template.Library()
 

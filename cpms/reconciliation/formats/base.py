@@ -16,7 +16,7 @@ from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
 
 from cpms.core.errors import ValidationFailed
-from cpms.holdings.money import minor_exponent, to_major, to_minor
+from cpms.core.money import minor_exponent, to_major, to_minor
 
 FORMATS = ("mt940", "camt053", "csv")
 

@@ -1,6 +1,6 @@
 from django import template
 
-from cpms.retail.money import format_minor
+from cpms.core.money import format_minor
 
 register = template.Library()
 

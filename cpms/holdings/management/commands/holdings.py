@@ -16,7 +16,7 @@ from cpms.customers import selectors as customer_selectors
 from cpms.holdings import selectors, services
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import VIEW_PERMISSION
-from cpms.holdings.money import to_major
+from cpms.core.money import to_major
 from cpms.users.models import User
 
 MAX_PRICE_FILE = 200 * 1024 * 1024

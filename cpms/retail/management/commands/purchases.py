@@ -14,7 +14,7 @@ from cpms.core.errors import CpmsError
 from cpms.customers.selectors import customer_list
 from cpms.retail import selectors
 from cpms.retail.models import VIEW_PERMISSION
-from cpms.retail.money import format_minor
+from cpms.core.money import format_minor
 from cpms.users.models import User
 
 
