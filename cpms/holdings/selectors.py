@@ -17,6 +17,7 @@ from cpms.access.scopes import get_for_user, scoped
 from cpms.audit.models import AuditEntry
 from cpms.audit.selectors import entry_list
 from cpms.core.errors import NotFound
+from cpms.core.money import to_minor
 from cpms.holdings.choices import HoldingKind
 from cpms.holdings.models import (
     VIEW_PERMISSION,
@@ -32,7 +33,6 @@ from cpms.holdings.models import (
     MembershipDetail,
     PortfolioPosition,
 )
-from cpms.core.money import to_minor
 from cpms.privacy.protected import blind_root_or_none, field_of, index_of, pii_masked
 
 OBJECT_TYPE = "holdings.holding"

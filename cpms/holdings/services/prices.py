@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from cpms.access.checks import require_permission
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core.locks import lock_rows
 from cpms.holdings.errors import PriceImportFailed
 from cpms.holdings.models import MANAGE_PERMISSION, InstrumentPrice
 from cpms.holdings.services._common import PRICE_OBJECT_TYPE
@@ -184,9 +185,9 @@ def prices_import(
         codes = {row["instrument_code"] for row in rows}
         existing = {
             (price.instrument_code, price.currency, price.priced_on, price.source): price
-            for price in InstrumentPrice.objects.select_for_update()
-            .filter(instrument_code__in=codes)
-            .order_by("pk")
+            for price in lock_rows(
+                InstrumentPrice.objects.filter(instrument_code__in=codes)
+            ).values()
         }
         new: list[InstrumentPrice] = []
         changed: list[InstrumentPrice] = []

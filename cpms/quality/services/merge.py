@@ -230,12 +230,11 @@ def _dismiss_superseded(
 ) -> None:
     """Other open pairs of the merged (now closed) customer no longer mean anything: they are
     dismissed; the next scan compares the survivor afresh."""
-    others = (
-        DuplicateCandidate.objects.select_for_update()
-        .filter(Q(customer_a=merged) | Q(customer_b=merged), status=CandidateStatus.OPEN)
-        .exclude(pk=getattr(keep, "pk", None))
-        .order_by("pk")
-    )
+    others = lock_rows(
+        DuplicateCandidate.objects.filter(
+            Q(customer_a=merged) | Q(customer_b=merged), status=CandidateStatus.OPEN
+        ).exclude(pk=getattr(keep, "pk", None))
+    ).values()
     text = _("Customer %(merged)s was merged into %(survivor)s.") % {
         "merged": merged.customer_number,
         "survivor": survivor.customer_number,

@@ -14,6 +14,7 @@ from cpms.access.checks import require_permission
 from cpms.access.scopes import scoped
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
+from cpms.core.locks import lock_rows
 from cpms.customers.choices import CustomerStatus
 from cpms.customers.models import Customer
 from cpms.quality import matching
@@ -46,15 +47,17 @@ def duplicate_scan(*, actor: Any = None) -> ScanReport:
     with transaction.atomic():
         existing = {
             (row.customer_a_id, row.customer_b_id): row
-            for row in DuplicateCandidate.objects.select_for_update().only(
-                "pk",
-                "customer_a_id",
-                "customer_b_id",
-                "reasons",
-                "score",
-                "status",
-                "name_similarity",
-            )
+            for row in lock_rows(
+                DuplicateCandidate.objects.only(
+                    "pk",
+                    "customer_a_id",
+                    "customer_b_id",
+                    "reasons",
+                    "score",
+                    "status",
+                    "name_similarity",
+                )
+            ).values()
         }
         new: list[DuplicateCandidate] = []
         for pair in sorted(found):

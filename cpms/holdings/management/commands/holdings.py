@@ -12,11 +12,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cpms.access.checks import require_permission
 from cpms.core.errors import CpmsError
+from cpms.core.money import to_major
 from cpms.customers import selectors as customer_selectors
 from cpms.holdings import selectors, services
 from cpms.holdings.choices import HoldingKind, HoldingStatus
 from cpms.holdings.models import VIEW_PERMISSION
-from cpms.core.money import to_major
 from cpms.users.models import User
 
 MAX_PRICE_FILE = 200 * 1024 * 1024
