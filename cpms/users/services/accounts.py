@@ -13,7 +13,7 @@ from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core import authz
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
-from cpms.users.models import Branch, User
+from cpms.users.models import Branch, TotpDevice, User
 
 
 def branch_ensure(*, actor: User | None, code: str, name: str, city: str = "") -> Branch:
@@ -228,3 +228,13 @@ def staff_reactivate(*, actor: User | None, user: User, reason: str = "") -> Use
             reason=reason,
         )
     return locked
+
+
+def user_lock(user_id: int) -> User | None:
+    """The user's row, locked for update (sign-in and credential changes of one person queue)."""
+    return User.objects.select_for_update().filter(pk=user_id).first()
+
+
+def mfa_device(user: User) -> TotpDevice | None:
+    """The user's confirmed TOTP device, or None."""
+    return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()

@@ -12,23 +12,33 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpms.audit.choices import AuditAction
-from cpms.audit.models import AuditEntry
 from cpms.audit.services import audit_record
 from cpms.core.authz import require_permission
-from cpms.core.errors import Conflict, PermissionDenied, ValidationFailed
+from cpms.core.errors import Conflict
 from cpms.core.locks import lock_rows
 from cpms.users import mfa
 from cpms.users.choices import Role
 from cpms.users.models import AccountLock, LoginAttempt, RecoveryCode, TotpDevice, User
 from cpms.users.services import accounts
+from cpms.users.services.accounts import mfa_device  # noqa: F401 (re-exported)
+
+# credentials, re-exported: the views and the CLI use one module for a person's security
+from cpms.users.services.credentials import (  # noqa: F401
+    TWO_KEY_WINDOW,
+    Enrolment,
+    mfa_enrolment_begin,
+    mfa_enrolment_confirm,
+    mfa_reset,
+    password_change,
+    password_reset,
+    recovery_codes_regenerate,
+)
 
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -70,11 +80,6 @@ def user_is_privileged(user: User) -> bool:
     if user.is_superuser:
         return True
     return user.groups.filter(name__in=PRIVILEGED_ROLES).exists()
-
-
-def mfa_device(user: User) -> TotpDevice | None:
-    """The user's confirmed TOTP device, or None."""
-    return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
 
 
 def account_active_lock(user: User, *, now: datetime | None = None) -> AccountLock | None:
@@ -224,10 +229,6 @@ def _check_second_factor(user: User, code: str, now: datetime) -> str:
     return "totp"
 
 
-def _lock_user(user_id: int) -> User | None:
-    return User.objects.select_for_update().filter(pk=user_id).first()
-
-
 # ---------------------------------------------------------------- sign-in
 
 
@@ -274,7 +275,7 @@ def login_attempt(
                 step="password",
             )
             return LoginResult(LoginOutcome.REFUSED)
-        if mfa_device(user) is not None:
+        if accounts.mfa_device(user) is not None:
             return LoginResult(LoginOutcome.MFA_REQUIRED, user)
         if user_is_privileged(user):
             return LoginResult(LoginOutcome.ENROLMENT_REQUIRED, user)
@@ -288,7 +289,7 @@ def login_second_factor(
     unused recovery code. Failures count toward the lockout like wrong passwords."""
     now = now or timezone.now()
     with transaction.atomic():
-        user = _lock_user(user_id)
+        user = accounts.user_lock(user_id)
         if user is None or not user.is_active:
             return LoginResult(LoginOutcome.REFUSED)
         if ip_is_throttled(ip, now=now):
@@ -324,7 +325,7 @@ def reauthenticate(
     sensitive action. Failures count toward the lockout."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked_user = _lock_user(user.pk)
+        locked_user = accounts.user_lock(user.pk)
         if locked_user is None or not locked_user.is_active:
             return LoginResult(LoginOutcome.REFUSED)
         if ip_is_throttled(ip, now=now):
@@ -336,7 +337,7 @@ def reauthenticate(
         elif not password_ok:
             outcome = LoginAttempt.Outcome.BAD_CREDENTIALS
         method = ""
-        if not outcome and mfa_device(locked_user) is not None:
+        if not outcome and accounts.mfa_device(locked_user) is not None:
             method = _check_second_factor(locked_user, code, now)
             if not method:
                 outcome = LoginAttempt.Outcome.MFA_FAILED
@@ -420,245 +421,11 @@ def account_unlock(*, actor: User | None, user: User, now: datetime | None = Non
 # ---------------------------------------------------------------- passwords
 
 
-def password_change(*, actor: User, user: User, old: str, new: str) -> User:
-    """Change one's own password: the old one must match, the new one passes the policy
-    (AUTH_PASSWORD_VALIDATORS: at least 12 characters, not common, not all digits, not like
-    the user's name)."""
-    if actor.pk != user.pk:
-        raise ValidationFailed(fields={"user": _("You can change only your own password.")})
-    with transaction.atomic():
-        locked = _lock_user(user.pk)
-        if locked is None or not locked.check_password(old or ""):
-            raise ValidationFailed(fields={"old": _("The current password is not correct.")})
-        if new == old:
-            raise ValidationFailed(
-                fields={"new": _("The new password must differ from the current one.")}
-            )
-        try:
-            validate_password(new, locked)
-        except DjangoValidationError as exc:
-            raise ValidationFailed(fields={"new": " ".join(exc.messages)}) from exc
-        was_required = locked.password_change_required
-        locked.set_password(new)
-        locked.password_change_required = False
-        locked.save(update_fields=["password", "password_change_required"])
-        audit_record(
-            actor=actor,
-            action=AuditAction.PASSWORD_CHANGED,
-            object_type="user",
-            object_id=user.pk,
-            after={"username": user.username, "replaced_one_time_password": was_required},
-        )
-    user.password = locked.password
-    user.password_change_required = False
-    return locked
-
-
-# one administrator may not both reset a person's password and remove their two-factor
-# enrolment within this window: together the two would let them sign in as that person
-TWO_KEY_WINDOW = timedelta(hours=24)
-
-
-def _refuse_second_key(*, actor: User | None, user: User, other: str) -> None:
-    """Refuse when `actor` did the `other` half of a takeover of `user` within the window; a
-    second administrator must do it (the CLI, the server operator's tool, is not limited)."""
-    if actor is None:
-        return
-
-    since = timezone.now() - TWO_KEY_WINDOW
-    if AuditEntry.objects.filter(
-        action=other, object_type="user", object_id=str(user.pk), actor=actor, created_at__gte=since
-    ).exists():
-        raise PermissionDenied(
-            _(
-                "You reset this person's %(other)s less than 24 hours ago: another "
-                "administrator must do this, so that no one person can sign in as them."
-            )
-            % {
-                "other": _("two-factor sign-in")
-                if other == AuditAction.MFA_DISABLED
-                else _("password")
-            },
-            code="users.two_key_rule",
-        )
-
-
-def password_reset(*, actor: User | None, user: User, reason: str = "") -> str:
-    """An administrator gives `user` a new one-time password (returned, shown once) that they
-    must replace at the next sign-in; their sessions end (the session hash changes). Not for
-    oneself: people change their own password with the current one. `actor` None is the CLI."""
-    if actor is not None and actor.pk == user.pk:
-        raise PermissionDenied(
-            _("Change your own password on your account page."),
-            code="users.self_administration",
-        )
-    password = accounts.one_time_password()
-    with transaction.atomic():
-        locked = accounts.staff_administered(actor=actor, user=user)
-        _refuse_second_key(actor=actor, user=locked, other=AuditAction.MFA_DISABLED)
-        locked.set_password(password)
-        locked.password_change_required = True
-        locked.save(update_fields=["password", "password_change_required"])
-        audit_record(
-            actor=actor,
-            action=AuditAction.PASSWORD_RESET,
-            object_type="user",
-            object_id=locked.pk,
-            after={"username": locked.username, "password": "one-time"},
-            reason=reason,
-        )
-    return password
-
-
-# ---------------------------------------------------------------- two-factor enrolment
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    secret: str  # shown on the enrolment page for manual entry; stored only encrypted
-    uri: str  # otpauth:// URI
-    qr_data_uri: str  # SVG QR code as a data: URI
-
-
-def mfa_enrolment_begin(*, actor: User | None, user: User, restart: bool = False) -> Enrolment:
-    """Create (or reuse) the pending, unconfirmed TOTP secret for `user`. Nothing is active
-    until `mfa_enrolment_confirm` accepts a code from it."""
-    with transaction.atomic():
-        _lock_user(user.pk)
-        device = TotpDevice.objects.select_for_update().filter(user=user).first()
-        if device is not None and device.is_confirmed:
-            raise Conflict(
-                _("Two-factor sign-in is already active for this account."),
-                code="users.mfa_already_enrolled",
-            )
-        if device is not None and not restart:
-            secret = mfa.secret_decrypt(device.secret_encrypted, user_id=user.pk)
-        else:
-            secret = mfa.secret_new()
-            if device is not None:
-                device.delete()
-            device = TotpDevice.objects.create(
-                user=user, secret_encrypted=mfa.secret_encrypt(secret, user_id=user.pk)
-            )
-            audit_record(
-                actor=actor,
-                action=AuditAction.MFA_ENROLMENT_STARTED,
-                object_type="user",
-                object_id=user.pk,
-                after={"restart": restart},
-            )
-    uri = mfa.provisioning_uri(secret, username=user.username)
-    return Enrolment(secret=secret, uri=uri, qr_data_uri=mfa.qr_data_uri(uri))
-
-
-def _recovery_codes_replace(user: User, now: datetime) -> list[str]:
-    RecoveryCode.objects.filter(user=user).delete()
-    codes = [mfa.recovery_code_new() for _ in range(mfa.RECOVERY_CODE_COUNT)]
-    RecoveryCode.objects.bulk_create(
-        RecoveryCode(user=user, code_hash=mfa.recovery_code_hash(code), created_at=now)
-        for code in codes
-    )
-    return codes
-
-
-def mfa_enrolment_confirm(
-    *, actor: User | None, user: User, code: str, now: datetime | None = None
-) -> list[str]:
-    """Activate the pending secret once a code from it is given; returns the ten recovery
-    codes (shown once, stored hashed)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        _lock_user(user.pk)
-        device = TotpDevice.objects.select_for_update().filter(user=user).first()
-        if device is None:
-            raise ValidationFailed(fields={"code": _("Start the enrolment first.")})
-        if device.is_confirmed:
-            raise Conflict(
-                _("Two-factor sign-in is already active for this account."),
-                code="users.mfa_already_enrolled",
-            )
-        secret = mfa.secret_decrypt(device.secret_encrypted, user_id=user.pk)
-        step = mfa.totp_matching_step(secret, code or "", at=now.timestamp())
-        if step is None:
-            raise ValidationFailed(
-                fields={"code": _("The code is not correct. Check the time on your device.")}
-            )
-        device.confirmed_at = now
-        device.last_used_step = step
-        device.save(update_fields=["confirmed_at", "last_used_step"])
-        codes = _recovery_codes_replace(user, now)
-        audit_record(
-            actor=actor,
-            action=AuditAction.MFA_ENROLLED,
-            object_type="user",
-            object_id=user.pk,
-            after={"username": user.username, "recovery_codes": len(codes)},
-        )
-    return codes
-
-
-def recovery_codes_regenerate(*, actor: User, user: User, now: datetime | None = None) -> list[str]:
-    """Replace every recovery code of an enrolled user; the old ones stop working."""
-    if actor.pk != user.pk:
-        require_permission(actor, "users.manage")
-    now = now or timezone.now()
-    with transaction.atomic():
-        _lock_user(user.pk)
-        if mfa_device(user) is None:
-            raise Conflict(
-                _("Two-factor sign-in is not active for this account."),
-                code="users.mfa_not_enrolled",
-            )
-        codes = _recovery_codes_replace(user, now)
-        audit_record(
-            actor=actor,
-            action=AuditAction.RECOVERY_CODES_REGENERATED,
-            object_type="user",
-            object_id=user.pk,
-            after={"username": user.username, "recovery_codes": len(codes)},
-        )
-    return codes
-
-
-def mfa_reset(*, actor: User | None, user: User, reason: str = "") -> None:
-    """Remove a user's TOTP device and recovery codes (lost phone). Administrators only
-    (`users.manage`); a privileged user must enrol again at the next sign-in."""
-    if actor is not None:
-        require_permission(actor, "users.manage")
-        if actor.pk == user.pk:
-            raise PermissionDenied(
-                _("You cannot remove your own two-factor sign-in."),
-                code="users.self_administration",
-            )
-    with transaction.atomic():
-        if actor is not None:
-            accounts.staff_administered(actor=actor, user=user)  # in scope, else not found
-        _lock_user(user.pk)
-        _refuse_second_key(actor=actor, user=user, other=AuditAction.PASSWORD_RESET)
-        device = TotpDevice.objects.select_for_update().filter(user=user).first()
-        if device is None or not device.is_confirmed:
-            raise Conflict(
-                _("Two-factor sign-in is not active for this account."),
-                code="users.mfa_not_enrolled",
-            )
-        device.delete()
-        RecoveryCode.objects.filter(user=user).delete()
-        audit_record(
-            actor=actor,
-            action=AuditAction.MFA_DISABLED,
-            object_type="user",
-            object_id=user.pk,
-            before={"mfa": True},
-            after={"username": user.username, "mfa": False},
-            reason=reason,
-        )
-
-
 def login_after_enrolment(*, user: User, ip: str = "", now: datetime | None = None) -> LoginResult:
     """Complete a sign-in whose second step was the (forced) enrolment just confirmed."""
     now = now or timezone.now()
     with transaction.atomic():
-        if mfa_device(user) is None:
+        if accounts.mfa_device(user) is None:
             raise Conflict(
                 _("Two-factor sign-in is not active for this account."),
                 code="users.mfa_not_enrolled",
