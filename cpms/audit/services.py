@@ -119,21 +119,9 @@ def audit_record(
 ) -> AuditEntry:
     """Append one audit entry. Must run inside the transaction of the change it records;
     `pii_fields` names keys of before/after whose values are stored only as hashes."""
-    if action not in _KNOWN_ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}: add it to AuditAction")
-    conn = connections[DEFAULT_DB_ALIAS]
-    if conn.get_autocommit():
-        raise AuditOutsideTransaction(
-            f"audit_record({action}) must run inside transaction.atomic() with the change"
-        )
+    conn = _connection_in_transaction(action)
     where = context.current()
-    actor_id = None
-    actor_name = ""
-    actor_roles = ""
-    if actor is not None:
-        actor_name = (getattr(actor, "display_name", "") or actor.get_username())[:150]
-        actor_roles = _actor_roles(actor)[:400]
-        actor_id = actor.pk or None
+    actor_id, actor_name, actor_roles = _actor_fields(actor)
     if pii_fields:
         before = _redact(before, pii_fields)
         after = _redact(after, pii_fields)
@@ -189,8 +177,7 @@ def audit_record(
             digest,
         ],
     )
-    # the model instance as a read would build it (positional: Django's fast path)
-    entry = AuditEntry(
+    return _entry_as_read(
         pk,
         created_at,
         actor_id,
@@ -208,6 +195,31 @@ def audit_record(
         reason,
         digest,
     )
+
+
+def _connection_in_transaction(action: Any) -> Any:
+    """The default connection, refusing an unknown action or a call outside a transaction."""
+    if action not in _KNOWN_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to AuditAction")
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.get_autocommit():
+        raise AuditOutsideTransaction(
+            f"audit_record({action}) must run inside transaction.atomic() with the change"
+        )
+    return conn
+
+
+def _actor_fields(actor: Any) -> tuple[Any, str, str]:
+    """(actor id, name, roles) as the entry stores them; empty for the system or the CLI."""
+    if actor is None:
+        return None, "", ""
+    name = (getattr(actor, "display_name", "") or actor.get_username())[:150]
+    return actor.pk or None, name, _actor_roles(actor)[:400]
+
+
+def _entry_as_read(*values: Any) -> AuditEntry:
+    """The model instance as a read would build it (positional: Django's fast path)."""
+    entry = AuditEntry(*values)
     entry._state.adding = False
     entry._state.db = DEFAULT_DB_ALIAS
     return entry

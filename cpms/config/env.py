@@ -171,51 +171,13 @@ def load(environ: Mapping[str, str]) -> Config:
         check_data_dir(data_dir, given="CPMS_DATA_DIR" in environ)
     generated: list[str] = []
 
-    secret_key = environ.get("CPMS_SECRET_KEY", "").strip()
-    master_raw = environ.get("CPMS_MASTER_KEY", "").strip()
-    if not debug:
-        missing = [
-            name
-            for name, value in (("CPMS_SECRET_KEY", secret_key), ("CPMS_MASTER_KEY", master_raw))
-            if not value
-        ]
-        if missing:
-            raise ConfigError(
-                "Production mode (CPMS_DEBUG off) refuses to start without "
-                + " and ".join(missing)
-                + ". Set them in the environment, or set CPMS_DEBUG=1 for a local run."
-            )
-    if not secret_key:
-        secret_key, created = _read_or_generate(data_dir / "secret_key", new_secret_key)
-        if created:
-            generated.append(str(data_dir / "secret_key"))
-    if len(secret_key) < 32:
-        raise ConfigError("CPMS_SECRET_KEY must be at least 32 characters long.")
-    master_source = "CPMS_MASTER_KEY"
-    if not master_raw:
-        master_raw, created = _read_or_generate(data_dir / "master_key", new_master_key)
-        master_source = str(data_dir / "master_key")
-        if created:
-            generated.append(master_source)
-    master_key = decode_master_key(master_raw, source=master_source)
+    secret_key, master_key = _keys(environ, debug=debug, data_dir=data_dir, generated=generated)
 
     database_url = environ.get("DATABASE_URL", "").strip() or (
         f"sqlite:///{data_dir / 'cpms.sqlite3'}"
     )
 
-    time_zone = environ.get("CPMS_TIME_ZONE", "").strip() or "Asia/Shanghai"
-    try:
-        zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"CPMS_TIME_ZONE={time_zone!r} is not an IANA time zone.") from exc
-
-    language = (environ.get("CPMS_LANGUAGE", "").strip() or "zh-hans").lower()
-    if language not in SUPPORTED_LANGUAGES:
-        raise ConfigError(
-            f"CPMS_LANGUAGE={language!r} is not supported; use one of "
-            + ", ".join(SUPPORTED_LANGUAGES)
-            + "."
-        )
+    time_zone, language = _time_zone_and_language(environ)
 
     default_hosts = ["127.0.0.1", "localhost", "[::1]"] if debug else []
     allowed_hosts = parse_list(environ, "CPMS_ALLOWED_HOSTS", default=default_hosts)
@@ -251,6 +213,58 @@ def load(environ: Mapping[str, str]) -> Config:
         audit_witness_file=parse_audit_witness_file(environ, data_dir=data_dir),
         trusted_proxies=parse_trusted_proxies(environ),
     )
+
+
+def _keys(
+    environ: Mapping[str, str], *, debug: bool, data_dir: Path, generated: list[str]
+) -> tuple[str, bytes]:
+    """The secret key and the master key: from the environment, or (local runs only) generated
+    once under the data directory; production refuses to start without both."""
+    secret_key = environ.get("CPMS_SECRET_KEY", "").strip()
+    master_raw = environ.get("CPMS_MASTER_KEY", "").strip()
+    if not debug:
+        missing = [
+            name
+            for name, value in (("CPMS_SECRET_KEY", secret_key), ("CPMS_MASTER_KEY", master_raw))
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                "Production mode (CPMS_DEBUG off) refuses to start without "
+                + " and ".join(missing)
+                + ". Set them in the environment, or set CPMS_DEBUG=1 for a local run."
+            )
+    if not secret_key:
+        secret_key, created = _read_or_generate(data_dir / "secret_key", new_secret_key)
+        if created:
+            generated.append(str(data_dir / "secret_key"))
+    if len(secret_key) < 32:
+        raise ConfigError("CPMS_SECRET_KEY must be at least 32 characters long.")
+    master_source = "CPMS_MASTER_KEY"
+    if not master_raw:
+        master_raw, created = _read_or_generate(data_dir / "master_key", new_master_key)
+        master_source = str(data_dir / "master_key")
+        if created:
+            generated.append(master_source)
+    master_key = decode_master_key(master_raw, source=master_source)
+    return secret_key, master_key
+
+
+def _time_zone_and_language(environ: Mapping[str, str]) -> tuple[str, str]:
+    time_zone = environ.get("CPMS_TIME_ZONE", "").strip() or "Asia/Shanghai"
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"CPMS_TIME_ZONE={time_zone!r} is not an IANA time zone.") from exc
+
+    language = (environ.get("CPMS_LANGUAGE", "").strip() or "zh-hans").lower()
+    if language not in SUPPORTED_LANGUAGES:
+        raise ConfigError(
+            f"CPMS_LANGUAGE={language!r} is not supported; use one of "
+            + ", ".join(SUPPORTED_LANGUAGES)
+            + "."
+        )
+    return time_zone, language
 
 
 def check_data_dir(data_dir: Path, *, given: bool) -> None:

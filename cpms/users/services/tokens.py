@@ -68,6 +68,51 @@ def _require_presence(
         )
 
 
+def _check_issuer(
+    *,
+    actor: User,
+    user: User,
+    reauthenticated: bool,
+    password: str | None,
+    code: str,
+    ip: str,
+) -> None:
+    """Who may issue a token for `user`: themselves (present now), or for a service account an
+    administrator with `tokens.manage`; never one person for another."""
+    if actor.pk != user.pk:
+        if not actor.is_service_account:
+            authz.require_permission(actor, "tokens.manage")
+        if actor.is_service_account or not user.is_service_account:
+            raise PermissionDenied(
+                _(
+                    "A token acts as its owner: each person creates their own tokens. "
+                    "Tokens for integrations belong to service accounts."
+                ),
+                code="token.other_person",
+                fields={"user": _("Not a service account.")},
+            )
+    if not actor.is_service_account:  # it has no password; it renews through its token
+        _require_presence(
+            actor=actor,
+            reauthenticated=reauthenticated,
+            password=password,
+            code=code,
+            ip=ip,
+        )
+
+
+def _check_validity(*, user: User, expires_days: int | None) -> None:
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            fields={
+                "expires_days": _("Use a number of days from 1 to %(max)d.")
+                % {"max": MAX_TOKEN_DAYS}
+            }
+        )
+    if not user.is_active:
+        raise ValidationFailed(fields={"user": _("The user is not active.")})
+
+
 def token_create(
     *,
     actor: User | None,
@@ -98,35 +143,15 @@ def token_create(
             fields={"scopes": scopes, "token_scopes": list(via_token.scopes)},
         )
     if actor is not None:
-        if actor.pk != user.pk:
-            if not actor.is_service_account:
-                authz.require_permission(actor, "tokens.manage")
-            if actor.is_service_account or not user.is_service_account:
-                raise PermissionDenied(
-                    _(
-                        "A token acts as its owner: each person creates their own tokens. "
-                        "Tokens for integrations belong to service accounts."
-                    ),
-                    code="token.other_person",
-                    fields={"user": _("Not a service account.")},
-                )
-        if not actor.is_service_account:  # it has no password; it renews through its token
-            _require_presence(
-                actor=actor,
-                reauthenticated=reauthenticated,
-                password=password,
-                code=code,
-                ip=ip,
-            )
-    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
-        raise ValidationFailed(
-            fields={
-                "expires_days": _("Use a number of days from 1 to %(max)d.")
-                % {"max": MAX_TOKEN_DAYS}
-            }
+        _check_issuer(
+            actor=actor,
+            user=user,
+            reauthenticated=reauthenticated,
+            password=password,
+            code=code,
+            ip=ip,
         )
-    if not user.is_active:
-        raise ValidationFailed(fields={"user": _("The user is not active.")})
+    _check_validity(user=user, expires_days=expires_days)
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     now = timezone.now()
