@@ -588,3 +588,16 @@ def test_api_operations_take_typed_bodies():
         and _chain_root(node.func.value) == "json"
     ]
     assert offenders == []
+
+
+def test_no_function_is_over_80_lines():
+    """A longer function is a sequence of steps that deserve names (docs/architecture.md)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length})"
+        for path in ROOT.rglob("*.py")
+        if "migrations" not in path.parts
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > 80
+    ]
+    assert offenders == []

@@ -22,7 +22,9 @@ WRITES = {
 EXEMPT = {
     "core/services.py:heartbeat_record": "operational telemetry of the scheduler, every minute",
     "users/services/tokens.py:token_authenticate": "last-use timestamp of a token (telemetry)",
-    "users/services/tokens.py:token_authenticate_record": "last-use timestamp of a token (telemetry)",
+    "users/services/tokens.py:token_authenticate_record": (
+        "last-use timestamp of a token (telemetry)"
+    ),
     "audit/services.py:audit_record": "it is the audit trail",
     "customers/services/merge.py:customer_relations_move": (
         "a step of customer_merge_apply (the merge executor): the customer.merged entry written "

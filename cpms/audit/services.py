@@ -157,44 +157,10 @@ def audit_record(
             }
         ).encode()
     ).hexdigest()
-    pk = _insert(
-        conn,
-        [
-            created_at,
-            actor_id,
-            actor_name,
-            actor_roles,
-            channel,
-            ip,
-            user_agent,
-            request_id,
-            action,
-            object_type,
-            object_id,
-            before_text,
-            after_text,
-            reason,
-            digest,
-        ],
-    )
-    return _entry_as_read(
-        pk,
-        created_at,
-        actor_id,
-        actor_name,
-        actor_roles,
-        channel,
-        ip,
-        user_agent,
-        request_id,
-        action,
-        object_type,
-        object_id,
-        before_value,
-        after_value,
-        reason,
-        digest,
-    )
+    row = [created_at, actor_id, actor_name, actor_roles, channel, ip, user_agent, request_id]
+    row += [action, object_type, object_id]
+    pk = _insert(conn, [*row, before_text, after_text, reason, digest])
+    return _entry_as_read(pk, *row, before_value, after_value, reason, digest)
 
 
 def _connection_in_transaction(action: Any) -> Any:

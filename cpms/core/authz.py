@@ -2,13 +2,14 @@
 
 `access` (layer 4) decides who may do what. It sits above audit, users and approvals because it
 needs them: it audits every grant, it grants roles to users, and it routes grants through
-maker-checker. Those lower apps (and core's own views) still have to ask permission questions,
-so they ask them here (may this user do X; which of these rows does their scope reach), and `access` installs the answers when it starts
-(`AccessConfig.ready` → `install`), the same registry pattern as approvals' executors. Apps
-above access call `cpms.access.checks` directly; both ends run the same code.
+maker-checker. Those lower apps (and core's own views) still have to ask questions of it (may
+this user do X; which of these rows does their scope reach), so they ask them here, and
+`access` installs the answers when it starts (`AccessConfig.ready` → `install`), the same
+registry pattern as approvals' executors. Apps above access call `cpms.access.checks` and
+`cpms.access.scopes` directly; both ends run the same code.
 
 Before `install` (a bare `django.setup()` without the access app, which CPMS never does) every
-check refuses: a missing access layer must never read as "allowed"."""
+question raises: a missing access layer must never read as "allowed"."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cpms.core.forms import PickerField
+from cpms.core.money import parse_major
 from cpms.customers.selectors import customer_list
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
 from cpms.retail.models import MANAGE_PERMISSION
-from cpms.core.money import parse_major
 
 LINE_ROWS = 5
 

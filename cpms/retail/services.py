@@ -24,6 +24,7 @@ from cpms.access.scopes import get_for_user, scoped
 from cpms.audit.choices import AuditAction
 from cpms.audit.services import audit_record
 from cpms.core.errors import ValidationFailed
+from cpms.core.money import CURRENCY, format_minor
 from cpms.customers.models import Customer
 from cpms.retail import hooks
 from cpms.retail.choices import Channel, ReturnKind, ReturnReason
@@ -35,7 +36,6 @@ from cpms.retail.models import (
     PurchaseReturn,
     PurchaseReturnLine,
 )
-from cpms.core.money import CURRENCY, format_minor
 from cpms.retail.schemas import PurchaseData, ReturnData
 
 OBJECT_TYPE = "retail.purchase"

@@ -321,9 +321,9 @@ def test_demo__nothing_without_demo_customers(db):
 
 
 def test_demo__deterministic_and_idempotent(db):
+    from cpms.access import demo as users_demo
     from cpms.customers import demo as customers_demo
     from cpms.holdings import demo
-    from cpms.access import demo as users_demo
 
     users_demo.load(rng=random.Random("1:users"), options={})
     customers_demo.load(rng=random.Random("1:customers"), options={"customers": 6})

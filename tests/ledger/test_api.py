@@ -161,9 +161,7 @@ def test_api_transfer_post__validation_errors_name_fields(finance, bank, cash, t
 
 
 @pytest.mark.parametrize("body", ["", "[]", "5", "null", '"text"'], ids=repr)
-def test_api_transfer_post__body_of_neither_shape_is_422_naming_request(
-    finance, token_for, body
-):
+def test_api_transfer_post__body_of_neither_shape_is_422_naming_request(finance, token_for, body):
     before = _state()
 
     response = _api(finance, token_for).post(

@@ -34,9 +34,9 @@ def test_demo__nothing_without_demo_finance_customers(finance, customer):
 def demo_world(db):
     """The users, customers and holdings demos (branches, finance1, demo-finance customers
     with their DEMO-AC property items)."""
+    from cpms.access import demo as users_demo
     from cpms.customers import demo as customers_demo
     from cpms.holdings import demo as holdings_demo
-    from cpms.access import demo as users_demo
 
     with transaction.atomic():
         for module in (users_demo, customers_demo, holdings_demo):

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from cpms.access.checks import require_permission
 from cpms.core.errors import CpmsError
+from cpms.core.money import format_minor
 from cpms.customers.selectors import customer_list
 from cpms.retail import selectors
 from cpms.retail.models import VIEW_PERMISSION
-from cpms.core.money import format_minor
 from cpms.users.models import User
 
 
