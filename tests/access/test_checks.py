@@ -225,3 +225,11 @@ def test_has_scope_all__only_through_a_grant_holding_the_code():
     assert checks.has_scope_all(user, "customers.view") is False
     assert checks.has_scope_all(FakeUser((BRANCH, VIEW)), "audit.view") is True
     assert checks.has_scope_all(FakeUser(), "users.view") is False
+
+
+def test_role_codes__the_users_active_roles_sorted_for_the_audit_entry(make_user):
+    user = make_user(DefaultRole.RELATIONSHIP_MANAGER)
+    services.grant_create(actor=None, user=user, role=services.role_get(DefaultRole.AUDITOR))
+    checks.forget(user)
+    assert checks.role_codes(user) == "auditor,relationship_manager"
+    assert checks.role_codes(AnonymousUser()) == ""

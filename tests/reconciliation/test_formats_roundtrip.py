@@ -8,7 +8,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cpms.holdings.money import minor_exponent
+from cpms.core.money import minor_exponent
 from cpms.reconciliation.formats import parse_statements
 
 CURRENCIES = ("EUR", "CNY", "JPY", "KWD")

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from cpms.audit.models import AuditEntry
 from cpms.core.errors import NotFound, PermissionDenied, ValidationFailed
+from cpms.core.money import format_minor, parse_major
 from cpms.retail import selectors, services
 from cpms.retail.errors import PurchaseExists
 from cpms.retail.models import Purchase, PurchaseLine, PurchaseReturn, PurchaseReturnLine
-from cpms.retail.money import format_minor, parse_major
 from tests.retail.conftest import purchase_data
 
 
