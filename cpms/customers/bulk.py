@@ -32,32 +32,16 @@ from cpms.customers.choices import CustomerStatus
 from cpms.customers.errors import DuplicateIdentity
 from cpms.customers.models import Customer, IdentityClaim
 from cpms.customers.services import identity_claim, identity_key
+from cpms.customers.services._common import AUDITED_FIELDS as _COMMON_AUDITED
+from cpms.customers.services._common import OBJECT_TYPE, PROTECTED
+from cpms.customers.services.register import _audit_update
 from cpms.privacy import keys as privacy_keys
 from cpms.privacy import services as privacy_services
 from cpms.privacy.errors import SubjectErased
 from cpms.privacy.models import DataKey
 
-OBJECT_TYPE = "customers.customer"
-PROTECTED = ("identity_number", "phone", "email", "address")
 # The audit view of a bulk-written customer (custom fields are never written in bulk).
-AUDITED_FIELDS = (
-    "customer_number",
-    "kind",
-    "legal_name",
-    "identity_kind",
-    "identity_country",
-    "date_of_birth",
-    "branch_id",
-    "relationship_manager_id",
-    "kyc_status",
-    "kyc_reviewed_at",
-    "kyc_next_review_at",
-    "risk_rating",
-    "segment",
-    "status",
-    "tags",
-)
-ASSIGNMENT_FIELDS = ("branch_id", "relationship_manager_id")
+AUDITED_FIELDS = tuple(name for name in _COMMON_AUDITED if name != "custom_fields")
 # The plain (not protected) fields a bulk row may set.
 PLAIN_FIELDS = (
     "kind",
@@ -199,7 +183,14 @@ def customers_bulk_update(
         if _DOCUMENT & set(row.changed):
             identity_claim(row.customer, actor=actor)  # a changed document takes its claim
     for customer, before, after, differing in entries:
-        _update_audit(actor, customer, before, after, differing, reason=reason)
+        _audit_update(
+            actor=actor,
+            customer=customer,
+            before=before,
+            after=after,
+            differing=differing,
+            reason=reason,
+        )
 
 
 # --- steps of the services ------------------------------------------------------------------
@@ -278,41 +269,6 @@ def _change_apply(
     after = _snapshot(keys, customer, {**row.before_pii, **row.pii})
     differing = [name for name in after if after[name] != before[name]]
     return customer, before, after, differing
-
-
-def _update_audit(
-    actor: Any,
-    customer: Customer,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    differing: list[str],
-    *,
-    reason: str,
-) -> None:
-    """The entries of one updated customer, as `customer_update` and `customer_assign` write
-    them: profile changes and assignment changes are separate actions."""
-    profile = [name for name in differing if name not in ASSIGNMENT_FIELDS]
-    if profile:
-        audit_record(
-            actor=actor,
-            action=AuditAction.CUSTOMER_UPDATED,
-            object_type=OBJECT_TYPE,
-            object_id=customer.pk,
-            before={name: before[name] for name in profile},
-            after={name: after[name] for name in profile},
-            pii_fields=PROTECTED,
-            reason=reason,
-        )
-    if any(name in ASSIGNMENT_FIELDS for name in differing):
-        audit_record(
-            actor=actor,
-            action=AuditAction.CUSTOMER_ASSIGNED,
-            object_type=OBJECT_TYPE,
-            object_id=customer.pk,
-            before={name: before[name] for name in ASSIGNMENT_FIELDS},
-            after={name: after[name] for name in ASSIGNMENT_FIELDS},
-            reason=reason,
-        )
 
 
 # --- personal data --------------------------------------------------------------------------

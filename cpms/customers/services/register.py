@@ -329,9 +329,11 @@ def _audit_update(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
     differing: list[str],
+    reason: str = "",
 ) -> None:
     """`customer.updated` for profile changes, `customer.assigned` for a new branch or
-    relationship manager (both when both changed)."""
+    relationship manager (both when both changed). The bulk import writes the same entries
+    (`customers.bulk`), with the file's digest as `reason`."""
     profile = [name for name in differing if name not in ASSIGNMENT_FIELDS]
     if profile:
         audit_record(
@@ -342,6 +344,7 @@ def _audit_update(
             before={name: before[name] for name in profile},
             after={name: after[name] for name in profile},
             pii_fields=PROTECTED,
+            reason=reason,
         )
     assignment = [name for name in differing if name in ASSIGNMENT_FIELDS]
     if assignment:
@@ -352,6 +355,7 @@ def _audit_update(
             object_id=customer.pk,
             before={name: before[name] for name in ASSIGNMENT_FIELDS},
             after={name: after[name] for name in ASSIGNMENT_FIELDS},
+            reason=reason,
         )
 
 
